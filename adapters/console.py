@@ -1,0 +1,105 @@
+"""The console adapter: `sora-bot run` with no chat tokens. Type a prompt, get a video."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot import cli
+from bot.errors import SoraError
+from bot.models import Job, Progress, Requester, usd
+from bot.runtime import STAND_IN_NOTICE, Runtime
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "console"
+HELP = """Type a prompt to make a video, with the same options as `sora-bot generate`:
+  a waterfall forming a rainbow --duration 8 --aspect 9:16
+Commands: usage, jobs, help, quit"""
+
+
+class ConsoleEvents:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def accepted(self, job: Job) -> None:
+        self.say(f"[{job.id}] accepted: {job.request.model} {job.request.duration}s, "
+                 f"{usd(job.cost_micros)}")
+
+    async def progress(self, job: Job, progress: Progress) -> None:
+        self.say(f"[{job.id}] {cli.describe(progress)}")
+
+    async def completed(self, job: Job, video: Path) -> None:
+        self.say(f"[{job.id}] done: {video}")
+
+    async def failed(self, job: Job, error: SoraError) -> None:
+        self.say(f"[{job.id}] failed: {error.user_message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="", add_help=False, exit_on_error=False)
+    cli.add_request_options(parser)
+    return parser
+
+
+async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    events = ConsoleEvents(out)
+    rt.engine.register(PLATFORM, lambda job: events)
+    requester = Requester(PLATFORM, "local", cli.default_user())
+    parser = _parser()
+    if rt.settings.uses_stand_in:
+        events.say(STAND_IN_NOTICE)
+    resumed = await rt.engine.resume([PLATFORM])
+    if resumed:
+        events.say(f"Resuming {len(resumed)} unfinished job(s).")
+    events.say(HELP)
+    while True:
+        events.say("sora> ")
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:  # end of input: let running jobs finish
+            break
+        line = line.strip()
+        if line in ("quit", "exit"):
+            break
+        if not line:
+            continue
+        if line == "help":
+            events.say(HELP)
+        elif line == "usage":
+            for text in rt.budgets.status(requester.team, requester.user).lines():
+                events.say(text)
+        elif line == "jobs":
+            for job in rt.engine.jobs(limit=10):
+                events.say(f"{job.id}  {job.status:<10} {usd(job.cost_micros):>7}  {job.request.prompt[:60]}")
+        else:
+            await _make(rt, parser, line, requester, events)
+    pending = [j for j in rt.engine.jobs(limit=100) if j.status not in ("delivered", "failed")]
+    for job in pending:
+        await rt.engine.wait(job.id)
+    return 0
+
+
+async def _make(rt: Runtime, parser: argparse.ArgumentParser, line: str,
+                requester: Requester, events: ConsoleEvents) -> None:
+    try:
+        args = parser.parse_args(shlex.split(line))
+    except (argparse.ArgumentError, ValueError) as exc:
+        events.say(f"Could not read that: {exc}")
+        return
+    except SystemExit:  # argparse still exits on some errors
+        events.say("Could not read that line; type help.")
+        return
+    try:
+        accepted = await rt.engine.submit(cli.request_from(args), requester, events)
+    except SoraError as exc:
+        events.say(exc.user_message)
+        return
+    left = "no limit" if accepted.left_today is None else f"{usd(accepted.left_today)} left today"
+    events.say(f"Started {accepted.job.id}: {usd(accepted.job.cost_micros)} ({left}).")

@@ -1,0 +1,66 @@
+"""The `sora-bot` entry point: the composition root that may see every layer."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from dotenv import load_dotenv
+
+from bot import cli, logs
+from bot.errors import ConfigError
+from bot.runtime import open_runtime
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv()  # .env in the working directory; real environment variables win
+    parser, sub = cli.build_parser()
+    sub.add_parser("run", help="start the Discord and/or Slack bots, or the console without tokens")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return 2
+    one_shot = args.command not in ("run", "fake-api")
+    logs.configure(settings, "WARNING" if one_shot and settings.log_level == "INFO" else None)
+    try:
+        return cli.run_sync(run(settings) if args.command == "run" else cli.dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return 2
+
+
+async def run(settings: Settings) -> int:
+    """Start the adapters whose tokens are set; with none, the console adapter."""
+    chat = [name for name, token in (("Discord", settings.discord_token),
+                                     ("Slack", settings.slack_bot_token)) if token]
+    if chat and settings.uses_stand_in:
+        raise ConfigError(f"APIMASTER_API_KEY is not set: the {' and '.join(chat)} bot needs a real "
+                          "APIMaster key. Add it to .env (see .env.example).")
+    if not chat:
+        from adapters import console
+
+        async with open_runtime(settings) as rt:
+            return await console.serve(rt)
+    async with open_runtime(settings) as rt:
+        services = []
+        if settings.discord_token:
+            from adapters import discord as discord_adapter
+
+            services.append(discord_adapter.serve(rt))
+        if settings.slack_bot_token:
+            from adapters import slack as slack_adapter
+
+            services.append(slack_adapter.serve(rt))
+        log.info("Starting %s", " and ".join(chat))
+        await asyncio.gather(*services)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

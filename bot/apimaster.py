@@ -1,0 +1,250 @@
+"""The APIMaster (Sora 2) client: submit, poll, download, with typed errors and retries."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from bot.errors import (
+    AuthError, BalanceError, DownloadError, RateLimited, SoraError, UpstreamError,
+    UpstreamRejected,
+)
+from bot.models import VideoRequest
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20  # 1 MiB: few syscalls per video, flat memory whatever its size
+STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "processing": "in_progress",
+                  "running": "in_progress", "pending": "queued", "submitted": "queued",
+                  "error": "failed", "cancelled": "failed"}
+
+
+@dataclass(frozen=True)
+class TaskState:
+    status: str                      # queued | in_progress | completed | failed
+    progress: int | None = None
+    url: str | None = None
+    error: str | None = None
+    poll_after: float | None = None  # the server's hint, seconds
+
+
+class ApiMasterClient:
+    """One per process, over the process's one aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings,
+                 limiter: RateLimiter | None = None) -> None:
+        self.session = session
+        self.settings = settings
+        self.base = settings.base_url.rstrip("/")
+        self.origin = URL(self.base).origin()
+        self.limiter = limiter or RateLimiter(settings.api_requests_per_second)
+        self.requests_sent = 0  # for the benchmark's requests-per-job figure
+
+    # -- the three calls -------------------------------------------------------------------
+
+    async def submit(self, request: VideoRequest, deadline: float | None = None) -> str:
+        """Create a task and return its id. Retried only where no task can have been made."""
+        body: dict[str, Any] = {"model": request.model, "prompt": request.prompt,
+                                "duration": request.duration, "resolution": request.resolution}
+        if request.aspect:
+            body["aspect_ratio"] = request.aspect
+        if request.image_url:
+            body["image_urls"] = [request.image_url]
+        data = await self._json("POST", f"{self.base}/v1/videos/generations", body,
+                                idempotent=False, deadline=deadline)
+        try:
+            items = data["data"]
+            item = items[0] if isinstance(items, list) else items
+            return str(item.get("task_id") or item["id"])
+        except (KeyError, IndexError, TypeError, AttributeError):
+            log.error("Submit answer without a task id: %.300s", data)
+            raise UpstreamError("The video service answered without a task id.") from None
+
+    async def status(self, task_id: str, deadline: float | None = None) -> TaskState:
+        resp_hint: list[float] = []
+        data = await self._json("GET", f"{self.base}/v1/videos/{task_id}", None,
+                                idempotent=True, deadline=deadline, hint=resp_hint)
+        if isinstance(data.get("data"), dict):  # some versions wrap the object
+            data = data["data"]
+        raw = str(data.get("status") or "queued").strip().lower()
+        status = STATUS_ALIASES.get(raw, raw)
+        progress = data.get("progress")
+        error = data.get("error")
+        if isinstance(error, dict):
+            error = error.get("message") or error.get("code")
+        return TaskState(
+            status=status,
+            progress=int(progress) if isinstance(progress, int | float) else None,
+            url=data.get("url") or data.get("video_url") or None,
+            error=str(error) if error else None,
+            poll_after=resp_hint[0] if resp_hint else None,
+        )
+
+    async def download(self, task_id: str, url: str | None, dest: Path,
+                       deadline: float | None = None) -> Path:
+        """Stream the MP4 to a temporary file and rename it into place when complete.
+        Tries the task's `url` first, then `{base}/v1/videos/{id}/content`."""
+        candidates = [u for u in (self._fix_url(url), f"{self.base}/v1/videos/{task_id}/content") if u]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        last: SoraError = DownloadError()
+        for candidate in candidates:
+            try:
+                await self._with_retries(lambda c=candidate: self._stream_once(c, dest),
+                                         idempotent=True, deadline=deadline)
+                return dest
+            except SoraError as exc:
+                if isinstance(exc, AuthError | BalanceError):
+                    raise
+                log.warning("Download of %s from %s failed: %s", task_id, URL(candidate).host, exc)
+                last = exc
+        raise last
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _fix_url(self, url: str | None) -> str | None:
+        """Completed `url`s may omit or double the /v1 prefix; mend those on our own origin."""
+        if not url:
+            return None
+        target = URL(url)
+        if not target.is_absolute():
+            target = self.origin.join(target)
+        if target.origin() == self.origin and "/videos/" in target.path:
+            tail = target.path[target.path.index("/videos/"):]
+            target = URL(f"{self.base}/v1{tail}")
+        return str(target)
+
+    def _headers(self, url: str) -> dict[str, str]:
+        # The key goes to the APIMaster origin only; a download link elsewhere gets none.
+        if self.settings.api_key and URL(url).origin() == self.origin:
+            return {"Authorization": f"Bearer {self.settings.api_key}"}
+        return {}
+
+    async def _json(self, method: str, url: str, body: dict[str, Any] | None, *, idempotent: bool,
+                    deadline: float | None, hint: list[float] | None = None) -> dict[str, Any]:
+        async def once() -> dict[str, Any]:
+            await self.limiter.acquire()
+            self.requests_sent += 1
+            timeout = aiohttp.ClientTimeout(total=self._budget(self.settings.http_timeout, deadline))
+            async with self.session.request(method, url, json=body, headers=self._headers(url),
+                                            timeout=timeout) as resp:
+                text = await resp.text()
+                data = _parse(text)
+                _raise_for(resp.status, data, resp.headers.get("Retry-After"))
+                if hint is not None and (ms := resp.headers.get("openai-poll-after-ms")):
+                    with contextlib.suppress(ValueError):
+                        hint.append(int(ms) / 1000)
+                return data
+
+        return await self._with_retries(once, idempotent=idempotent, deadline=deadline)
+
+    async def _stream_once(self, url: str, dest: Path) -> None:
+        await self.limiter.acquire()
+        self.requests_sent += 1
+        part = dest.with_name(dest.name + ".part")
+        # No total timeout on a long download: a stalled read or connect fails instead.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.http_timeout,
+                                        sock_read=self.settings.http_timeout)
+        try:
+            async with self.session.get(url, headers=self._headers(url), timeout=timeout) as resp:
+                if resp.status != 200:
+                    _raise_for(resp.status, _parse(await resp.text()), resp.headers.get("Retry-After"))
+                    raise DownloadError(f"The finished video could not be downloaded (HTTP {resp.status}).")
+                if "html" in resp.headers.get("Content-Type", ""):
+                    raise DownloadError("The download link returned a web page, not a video.")
+                expected = resp.content_length
+                received = 0
+                with part.open("wb") as out:
+                    async for chunk in resp.content.iter_chunked(CHUNK):
+                        out.write(chunk)
+                        received += len(chunk)
+            if expected is not None and received != expected:
+                raise DownloadError(f"The download stopped early ({received} of {expected} bytes).")
+            if received == 0:
+                raise DownloadError("The download was empty.")
+            os.replace(part, dest)
+        except aiohttp.ClientPayloadError as exc:
+            raise DownloadError("The download stopped early.") from exc
+        finally:
+            part.unlink(missing_ok=True)
+
+    async def _with_retries(self, call: Any, *, idempotent: bool, deadline: float | None) -> Any:
+        """Retry transient failures with jittered exponential backoff, honouring Retry-After.
+        A call that is not idempotent (a submit) is retried only when it cannot have reached
+        the server: a 429, or a connection refused before the request was sent."""
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                return await call()
+            except aiohttp.ClientConnectorError as exc:
+                error: SoraError = UpstreamError("The video service could not be reached.")
+                log.debug("connect failed: %s", exc)
+            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+                error = UpstreamError("The connection to the video service failed or timed out.")
+                if not idempotent:
+                    raise error from exc
+            except RateLimited as exc:
+                error, retry_after = exc, exc.retry_after
+            except SoraError as exc:
+                error = exc
+                if not exc.retryable or not idempotent:
+                    raise
+            attempt += 1
+            if attempt > self.settings.max_retries:
+                raise error
+            delay = self.settings.retry_base_delay * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+            delay = max(delay, retry_after or 0.0)
+            if deadline is not None and time.time() + delay >= deadline:
+                raise error
+            log.info("APIMaster call failed (%s); retry %d in %.2fs", type(error).__name__, attempt, delay)
+            await asyncio.sleep(delay)
+
+    @staticmethod
+    def _budget(default: float, deadline: float | None) -> float:
+        if deadline is None:
+            return default
+        return max(0.1, min(default, deadline - time.time()))
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {"data": data}
+
+
+def _raise_for(status: int, data: dict[str, Any], retry_after: str | None) -> None:
+    """Map an HTTP status, or an error `code` in a 200 body, to a typed error."""
+    code = data.get("code")
+    if status == 200 and isinstance(code, int) and code not in (0, 200):
+        status = code
+    if status < 400:
+        return
+    message = str(data.get("message") or data.get("error") or "")[:200]
+    if status == 400:
+        raise UpstreamRejected(f"The video service refused the request: {message or 'invalid parameters'}.")
+    if status == 401:
+        raise AuthError()
+    if status == 402:
+        raise BalanceError()
+    if status == 429:
+        seconds = None
+        with contextlib.suppress(TypeError, ValueError):
+            seconds = float(retry_after)  # type: ignore[arg-type]
+        raise RateLimited(retry_after=seconds)
+    if status >= 500:
+        raise UpstreamError()
+    raise UpstreamRejected(f"The video service answered with an unexpected error (HTTP {status}).")

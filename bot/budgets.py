@@ -1,0 +1,134 @@
+"""Budgets: daily and monthly caps per user and per team, in UTC periods."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import InvalidRequest, QuotaExceeded
+from bot.models import Requester, to_micros, usd
+from bot.settings import Settings
+from storage.store import KEEP, Limits, Store, Usage, Windows, now_iso
+
+
+def windows(now: dt.datetime) -> Windows:
+    now = now.astimezone(dt.UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return Windows(now_iso(day), now_iso(day.replace(day=1)))
+
+
+def next_day(now: dt.datetime) -> dt.datetime:
+    now = now.astimezone(dt.UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+
+
+def next_month(now: dt.datetime) -> dt.datetime:
+    now = now.astimezone(dt.UTC)
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + dt.timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Where a user stands: what is used, the caps and what is left, in micro-dollars."""
+
+    usage: Usage
+    now: dt.datetime
+
+    @property
+    def left_today(self) -> int | None:
+        """The most the user can spend today under every cap; None when nothing caps it."""
+        u, lim = self.usage, self.usage.limits
+        room = [cap - used for cap, used in (
+            (lim.user_daily, u.user_day), (lim.user_monthly, u.user_month),
+            (lim.team_daily, u.team_day), (lim.team_monthly, u.team_month),
+        ) if cap is not None]
+        return max(0, min(room)) if room else None
+
+    def left_text(self) -> str:
+        left = self.left_today
+        return "no budget limit today" if left is None else f"{usd(left)} left today"
+
+    def lines(self) -> list[str]:
+        """A short human summary, used by every adapter."""
+        u, lim = self.usage, self.usage.limits
+
+        def cap(used: int, limit: int | None) -> str:
+            return f"{usd(used)} of {usd(limit)}" if limit is not None else f"{usd(used)} (no limit)"
+
+        return [
+            f"You today: {cap(u.user_day, lim.user_daily)}; this month: {cap(u.user_month, lim.user_monthly)}",
+            f"Team today: {cap(u.team_day, lim.team_daily)}; this month: {cap(u.team_month, lim.team_monthly)}",
+            f"Left for you today: {self.left_text().replace(' left today', '')}. "
+            f"Daily budgets reset at 00:00 UTC, monthly on the 1st.",
+        ]
+
+
+class Budgets:
+    """Budget policy over the store: defaults from settings, overrides per user and team."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.store = store
+        self.defaults = Limits(*(
+            None if v is None else to_micros(v) for v in (
+                settings.user_daily_usd, settings.user_monthly_usd,
+                settings.team_daily_usd, settings.team_monthly_usd,
+            )
+        ))
+
+    def status(self, team: str, user: str, now: dt.datetime | None = None) -> BudgetStatus:
+        now = now or dt.datetime.now(dt.UTC)
+        return BudgetStatus(self.store.usage(team, user, self.defaults, windows(now)), now)
+
+    def reserve(self, job: dict[str, Any], requester: Requester, now: dt.datetime) -> BudgetStatus:
+        """Insert the job with its cost reserved, or raise QuotaExceeded saying what is left."""
+        ok, usage = self.store.reserve(job, self.defaults, windows(now))
+        status = BudgetStatus(usage, now)
+        if not ok:
+            raise QuotaExceeded(refusal(status, job["cost_micros"]))
+        return status
+
+    def set(self, team: str, user: str | None, daily: float | None | object = KEEP,
+            monthly: float | None | object = KEEP) -> None:
+        """Set caps in dollars for a member, or for the whole team when `user` is None."""
+        if daily is KEEP and monthly is KEEP:
+            raise InvalidRequest("Give a daily and/or monthly amount in dollars.")
+        for value in (daily, monthly):
+            if value is not KEEP and value is not None and value < 0:  # type: ignore[operator]
+                raise InvalidRequest("A budget must be zero or more dollars.")
+        self.store.set_quota(
+            team, user or "",
+            daily if daily is KEEP or daily is None else to_micros(daily),  # type: ignore[arg-type]
+            monthly if monthly is KEEP or monthly is None else to_micros(monthly),  # type: ignore[arg-type]
+        )
+
+    def clear(self, team: str, user: str | None) -> bool:
+        return self.store.clear_quota(team, user or "")
+
+    def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
+        return self.store.quotas(team)
+
+
+def refusal(status: BudgetStatus, cost: int) -> str:
+    """Why a job was refused, what is left and when it resets."""
+    u, lim = status.usage, status.usage.limits
+    checks = [
+        ("your daily budget", lim.user_daily, u.user_day, next_day(status.now)),
+        ("your monthly budget", lim.user_monthly, u.user_month, next_month(status.now)),
+        ("the team's daily budget", lim.team_daily, u.team_day, next_day(status.now)),
+        ("the team's monthly budget", lim.team_monthly, u.team_month, next_month(status.now)),
+    ]
+    for name, cap, used, resets in checks:
+        if cap is not None and used + cost > cap:
+            left = max(0, cap - used)
+            return (
+                f"This video costs {usd(cost)} but {name} has {usd(left)} left of {usd(cap)}. "
+                f"It resets {_when(resets, status.now)}."
+            )
+    return f"This video costs {usd(cost)}, more than the budget allows."
+
+
+def _when(moment: dt.datetime, now: dt.datetime) -> str:
+    hours, rest = divmod(int((moment - now).total_seconds()), 3600)
+    span = f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h {rest // 60}m"
+    return f"at {moment:%Y-%m-%d %H:%M} UTC (in {span})"

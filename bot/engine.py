@@ -1,0 +1,274 @@
+"""The job engine: validate -> reserve -> submit -> persist -> poll -> download -> deliver -> settle.
+
+Each step is recorded before the next starts, so a restarted process resumes every job where
+it stood: a job with a task id is polled, never resubmitted, and delivered once.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.apimaster import ApiMasterClient
+from bot.budgets import Budgets
+from bot.errors import GenerationFailed, Interrupted, JobTimeout, SoraError
+from bot.events import JobEvents
+from bot.models import Job, Progress, Requester, Stage, VideoRequest
+from bot.settings import Settings
+from bot.slots import Slots
+from bot.validation import cost_micros, validate
+from storage.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+EventsFactory = Callable[[Job], JobEvents]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job: Job
+    #: What the requester may still spend today after this job (micro-dollars); None: no cap.
+    left_today: int | None
+
+
+class JobEngine:
+    def __init__(self, settings: Settings, store: Store, client: ApiMasterClient,
+                 budgets: Budgets) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.budgets = budgets
+        self.slots = Slots(settings.max_concurrent_jobs, settings.max_jobs_per_user)
+        self._factories: dict[str, EventsFactory] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # -- what adapters call ----------------------------------------------------------------
+
+    def register(self, platform: str, factory: EventsFactory) -> None:
+        """How to rebuild a platform's events object from a stored job, for resume()."""
+        self._factories[platform] = factory
+
+    def quote(self, request: VideoRequest) -> tuple[VideoRequest, int]:
+        """The validated request and its cost in micro-dollars; raises InvalidRequest."""
+        valid = validate(request, self.settings)
+        return valid, cost_micros(valid, self.settings)
+
+    async def submit(self, request: VideoRequest, requester: Requester, events: JobEvents,
+                     origin: dict[str, Any] | None = None) -> Accepted:
+        """Validate and reserve at once (raising InvalidRequest or QuotaExceeded, with nothing
+        stored), then run the job in the background."""
+        valid, cost = self.quote(request)
+        now = dt.datetime.now(dt.UTC)
+        job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
+                  cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}))
+        status = self.budgets.reserve(_row(job), requester, now)
+        left = status.left_today
+        self._start(job, events)
+        return Accepted(job, None if left is None else max(0, left - cost))
+
+    def set_origin(self, job_id: str, **facts: Any) -> None:
+        row = self.store.get_job(job_id)
+        if row is None:
+            raise KeyError(job_id)
+        origin = {**row["origin"], **facts}
+        self.store.update_job(job_id, origin=origin)
+
+    def job(self, job_id: str) -> Job | None:
+        row = self.store.get_job(job_id)
+        return _job(row) if row else None
+
+    def jobs(self, team: str | None = None, user: str | None = None, limit: int = 20) -> list[Job]:
+        return [_job(r) for r in self.store.recent_jobs(team, user, limit)]
+
+    async def resume(self, platforms: Iterable[str] | None = None) -> list[Job]:
+        """Continue every unfinished job of these platforms (all registered ones by default)."""
+        wanted = set(platforms if platforms is not None else self._factories)
+        resumed = []
+        for row in self.store.unfinished_jobs():
+            job = _job(row)
+            if job.requester.platform not in wanted or job.id in self._tasks:
+                continue
+            factory = self._factories.get(job.requester.platform)
+            if factory is None:
+                log.warning("No adapter registered for %s; job %s waits", job.requester.platform, job.id)
+                continue
+            log.info("Resuming job %s (%s)", job.id, job.status)
+            self._start(job, factory(job))
+            resumed.append(job)
+        return resumed
+
+    async def wait(self, job_id: str) -> Job:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.shield(task)
+        job = self.job(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    async def aclose(self) -> None:
+        """Stop work in flight without failing it: the jobs resume at the next start."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- the pipeline ----------------------------------------------------------------------
+
+    def _start(self, job: Job, events: JobEvents) -> None:
+        task = asyncio.create_task(self._run(job, _Throttled(events, self.settings)), name=job.id)
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+
+    async def _run(self, job: Job, events: _Throttled) -> None:
+        try:
+            if job.status == "reserved":
+                await events.accepted(job)
+                self._update(job, status="waiting")
+            if job.status == "submitting":
+                raise Interrupted()
+            if job.status in ("waiting", "submitted"):
+                await self._generate(job, events)
+            if job.status == "downloaded":
+                await self._deliver(job, events)
+        except asyncio.CancelledError:
+            raise
+        except SoraError as exc:
+            log.info("Job %s failed: %s", job.id, type(exc).__name__, exc_info=exc.retryable)
+            await self._fail(job, events, exc)
+        except Exception:
+            log.exception("Job %s failed unexpectedly", job.id)
+            await self._fail(job, events, SoraError())
+
+    async def _generate(self, job: Job, events: _Throttled) -> None:
+        key = f"{job.requester.team}/{job.requester.user}"
+        if self.slots.must_wait(key):
+            await events.progress(job, Progress("waiting", position=self.slots.waiting + 1))
+        async with self.slots.hold(key):
+            fresh = job.status == "waiting"
+            if fresh:
+                self._update(job, status="submitting")  # before the POST: never sent twice
+                deadline = time.time() + self.settings.job_timeout
+                job.task_id = await self.client.submit(job.request, deadline)
+                self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
+                await events.progress(job, Progress("queued", 0))
+            deadline = job.deadline or time.time() + self.settings.job_timeout
+            url = await self._poll(job, events, deadline, first=fresh)
+            await events.progress(job, Progress("downloading", 100))
+            assert job.task_id is not None
+            path = self.settings.media_dir / f"{job.id}.mp4"
+            await self.client.download(job.task_id, url, path, deadline)
+            self._update(job, status="downloaded", video_path=str(path), progress=100)
+
+    async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
+        assert job.task_id is not None
+        delay = self.settings.poll_first_delay if first else 0.0
+        while True:
+            if time.time() + delay >= deadline:
+                raise JobTimeout()
+            await asyncio.sleep(delay)
+            state = await self.client.status(job.task_id, deadline)
+            if state.status == "completed":
+                return state.url
+            if state.status == "failed":
+                raise GenerationFailed(_failure_message(state.error))
+            stage: Stage = "in_progress" if state.status == "in_progress" else "queued"
+            job.progress = state.progress
+            await events.progress(job, Progress(stage, state.progress))
+            delay = state.poll_after or self.settings.poll_interval
+
+    async def _deliver(self, job: Job, events: _Throttled) -> None:
+        assert job.video_path is not None
+        try:
+            await events.completed(job, Path(job.video_path))
+            error = None
+        except Exception:
+            # The video exists and was paid for upstream; retrying delivery could post twice.
+            log.exception("Delivering job %s failed", job.id)
+            error = "delivery failed"
+        self.store.settle(job.id, "spent", status="delivered", error=error)
+        job.status, job.error = "delivered", error
+
+    async def _fail(self, job: Job, events: _Throttled, error: SoraError) -> None:
+        self.store.settle(job.id, "released", status="failed", error=error.user_message)
+        job.status, job.error = "failed", error.user_message
+        try:
+            await events.failed(job, error)
+        except Exception:
+            log.exception("Reporting the failure of job %s failed", job.id)
+
+    def _update(self, job: Job, **fields: Any) -> None:
+        self.store.update_job(job.id, **fields)
+        for name, value in fields.items():
+            if hasattr(job, name):
+                setattr(job, name, value)
+
+
+class _Throttled:
+    """Passes events on, holding back percent-only updates to one per progress interval,
+    and keeps a slow or broken adapter from stopping the job."""
+
+    def __init__(self, events: JobEvents, settings: Settings) -> None:
+        self.events = events
+        self.interval = settings.progress_min_interval
+        self.last_stage: str | None = None
+        self.last_sent = 0.0
+
+    async def accepted(self, job: Job) -> None:
+        await self.events.accepted(job)
+
+    async def progress(self, job: Job, progress: Progress) -> None:
+        now = time.monotonic()
+        if progress.stage == self.last_stage and now - self.last_sent < self.interval:
+            return
+        self.last_stage, self.last_sent = progress.stage, now
+        try:
+            await self.events.progress(job, progress)
+        except Exception:
+            log.exception("Progress update for job %s failed", job.id)
+
+    async def completed(self, job: Job, video: Path) -> None:
+        await self.events.completed(job, video)
+
+    async def failed(self, job: Job, error: SoraError) -> None:
+        await self.events.failed(job, error)
+
+
+def _failure_message(error: str | None) -> str:
+    if error and ("moderation" in error.lower() or "content filter" in error.lower()
+                  or "policy" in error.lower()):
+        return "The video was blocked by the content filter. Try rewording the prompt. Nothing was charged."
+    detail = f": {error[:200]}" if error else ""
+    return f"The video could not be generated{detail}. Nothing was charged."
+
+
+def _row(job: Job) -> dict[str, Any]:
+    r, q = job.requester, job.request
+    return {
+        "id": job.id, "platform": r.platform, "team": r.team, "user": r.user, "user_name": r.name,
+        "prompt": q.prompt, "model": q.model, "duration": q.duration, "resolution": q.resolution,
+        "aspect": q.aspect, "image_url": q.image_url, "cost_micros": job.cost_micros,
+        "status": job.status, "task_id": job.task_id, "progress": job.progress, "error": job.error,
+        "video_path": job.video_path, "origin": job.origin, "deadline": job.deadline,
+        "created_at": now_iso(job.created_at), "updated_at": now_iso(job.created_at),
+    }
+
+
+def _job(row: dict[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        requester=Requester(row["platform"], row["team"], row["user"], row["user_name"]),
+        request=VideoRequest(prompt=row["prompt"], model=row["model"], duration=row["duration"],
+                             resolution=row["resolution"], aspect=row["aspect"],
+                             image_url=row["image_url"]),
+        cost_micros=row["cost_micros"], status=row["status"],
+        created_at=dt.datetime.fromisoformat(row["created_at"]), task_id=row["task_id"],
+        progress=row["progress"], error=row["error"], video_path=row["video_path"],
+        origin=row["origin"], deadline=row["deadline"],
+    )

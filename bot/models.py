@@ -1,0 +1,81 @@
+"""Plain data shared by the engine, the store and the adapters."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Model = Literal["sora-2", "sora-2-pro"]
+JobStatus = Literal[
+    "reserved",    # budget reserved, nothing sent yet
+    "waiting",     # in our queue behind the concurrency limits
+    "submitting",  # the submit request may be in flight: never resend
+    "submitted",   # APIMaster has a task id; poll it
+    "downloaded",  # the MP4 is on disk; deliver it
+    "delivered",   # the adapter has it; settled as spent
+    "failed",      # ended without a video; reservation released
+]
+TERMINAL: frozenset[str] = frozenset({"delivered", "failed"})
+Stage = Literal["waiting", "queued", "in_progress", "downloading"]
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """What a user asked for. `validate()` returns a normalised copy."""
+
+    prompt: str
+    model: str = "sora-2"
+    duration: int = 4
+    resolution: str = "720p"
+    aspect: str | None = "16:9"
+    image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who pays: a user within a team (Discord server, Slack workspace, `local` on the CLI)."""
+
+    platform: str  # "discord" | "slack" | "cli" | "console"
+    team: str
+    user: str
+    name: str | None = None
+
+
+@dataclass
+class Job:
+    id: str
+    requester: Requester
+    request: VideoRequest
+    cost_micros: int
+    status: str
+    created_at: dt.datetime
+    task_id: str | None = None
+    progress: int | None = None
+    error: str | None = None
+    video_path: str | None = None
+    #: Adapter-owned facts needed to find the conversation again after a restart
+    #: (channel id, status message id, `--out` path, ...). JSON-serialisable.
+    origin: dict[str, Any] = field(default_factory=dict)
+    #: Wall-clock time (epoch seconds) after which the job is abandoned; set at submit.
+    deadline: float | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        return self.cost_micros / 1_000_000
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: Stage
+    percent: int | None = None
+    #: Place in our own queue while `stage == "waiting"` (1 = next).
+    position: int | None = None
+
+
+def usd(micros: int) -> str:
+    """Format micro-dollars as $1.23."""
+    return f"${micros / 1_000_000:,.2f}"
+
+
+def to_micros(dollars: float) -> int:
+    return round(dollars * 1_000_000)

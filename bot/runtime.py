@@ -1,0 +1,54 @@
+"""The process's shared pieces, opened once in the entry point and handed down."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot import stand_in
+from bot.apimaster import ApiMasterClient
+from bot.budgets import Budgets
+from bot.engine import JobEngine
+from bot.settings import Settings
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+STAND_IN_NOTICE = (
+    "No APIMASTER_API_KEY is set: using the local APIMaster stand-in "
+    "(test clips, no real money is spent)."
+)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    session: aiohttp.ClientSession
+    client: ApiMasterClient
+    budgets: Budgets
+    engine: JobEngine
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIterator[Runtime]:
+    """One store, one HTTP session, one engine. Without a key, and when the caller will call
+    the API, the stand-in runs in this process and the client points at it."""
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.uses_stand_in and calls_api:
+            base_url = await stack.enter_async_context(stand_in.running())
+            settings = settings.with_(base_url=base_url)
+            log.info(STAND_IN_NOTICE)
+        store = Store(settings.db_path)
+        stack.callback(store.close)
+        connector = aiohttp.TCPConnector(limit=max(100, settings.max_concurrent_jobs))
+        session = await stack.enter_async_context(aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=settings.http_timeout)))
+        client = ApiMasterClient(session, settings)
+        budgets = Budgets(settings, store)
+        engine = JobEngine(settings, store, client, budgets)
+        stack.push_async_callback(engine.aclose)
+        yield Runtime(settings, store, session, client, budgets, engine)

@@ -1,0 +1,217 @@
+"""Settings: one frozen dataclass, read once from the environment and passed down."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://apimaster.ai/v1"
+
+# Dollars per second of video, by (model, resolution). The one place prices live;
+# SORA_PRICES overrides entries ("sora-2-pro:1080p=0.60,sora-2:720p=0.10").
+DEFAULT_PRICES: dict[tuple[str, str], float] = {
+    ("sora-2", "720p"): 0.08,
+    ("sora-2-pro", "720p"): 0.24,
+    ("sora-2-pro", "1024p"): 0.40,
+    ("sora-2-pro", "1080p"): 0.56,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # APIMaster
+    api_key: str = field(default="", repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    prices: Mapping[tuple[str, str], float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # Storage
+    db_path: Path = Path("data/sora.db")
+    media_dir: Path = Path("data/videos")
+    # Polling and deadlines (seconds; fractions allowed so tests run in milliseconds)
+    poll_first_delay: float = 15.0
+    poll_interval: float = 4.0
+    job_timeout: float = 1800.0
+    http_timeout: float = 30.0
+    download_timeout: float = 600.0
+    retry_base_delay: float = 1.0
+    max_retries: int = 5
+    progress_min_interval: float = 5.0
+    # Limits
+    max_jobs_per_user: int = 2
+    max_concurrent_jobs: int = 20
+    api_requests_per_second: float = 10.0
+    max_prompt_chars: int = 4000
+    # Budgets in dollars; None means no limit
+    user_daily_usd: float | None = 5.0
+    user_monthly_usd: float | None = None
+    team_daily_usd: float | None = None
+    team_monthly_usd: float | None = None
+    # Reactions and defaults for image-to-video started from chat
+    reaction_emoji: str = "\N{CLAPPER BOARD}"
+    reaction_emoji_slack: str = "clapper"
+    reaction_model: str = "sora-2"
+    reaction_duration: int = 4
+    reaction_prompt: str = "Bring this image to life with gentle, natural motion."
+    reaction_explain_no_image: bool = True
+    # Discord
+    discord_token: str = field(default="", repr=False)
+    discord_guild_id: int | None = None
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    # Slack
+    slack_bot_token: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_api_url: str | None = None
+    slack_admin_user_ids: frozenset[str] = frozenset()
+    public_base_url: str | None = None
+    public_link_ttl: float = 3600.0
+    port: int = 3000
+    # Logging
+    log_level: str = "INFO"
+
+    @property
+    def uses_stand_in(self) -> bool:
+        """No key: run against the local APIMaster stand-in (test clips, nothing charged)."""
+        return not self.api_key
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        r = _Reader(env)
+        d = cls()
+        api_key = r.text("APIMASTER_API_KEY") or ""
+        # Without a key the bot runs against the local stand-in: keep its test spend out of
+        # the real ledger, and poll its short jobs briskly.
+        d = cls(db_path=Path("data/stand-in.db"), poll_first_delay=1.0, poll_interval=1.0) if not api_key else d
+        slack_api_url = r.text("SLACK_API_URL")
+        if slack_api_url and not slack_api_url.endswith("/"):
+            slack_api_url += "/"
+        return cls(
+            api_key=api_key,
+            base_url=(r.text("APIMASTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            prices=_prices(r.text("SORA_PRICES")),
+            db_path=Path(r.text("SORA_DB") or d.db_path),
+            media_dir=Path(r.text("SORA_MEDIA_DIR") or d.media_dir),
+            poll_first_delay=r.seconds("SORA_POLL_FIRST_DELAY", d.poll_first_delay),
+            poll_interval=r.seconds("SORA_POLL_INTERVAL", d.poll_interval),
+            job_timeout=r.seconds("SORA_JOB_TIMEOUT", d.job_timeout),
+            http_timeout=r.seconds("SORA_HTTP_TIMEOUT", d.http_timeout),
+            download_timeout=r.seconds("SORA_DOWNLOAD_TIMEOUT", d.download_timeout),
+            retry_base_delay=r.seconds("SORA_RETRY_BASE_DELAY", d.retry_base_delay),
+            max_retries=r.whole("SORA_MAX_RETRIES", d.max_retries),
+            progress_min_interval=r.seconds("SORA_PROGRESS_INTERVAL", d.progress_min_interval),
+            max_jobs_per_user=r.whole("SORA_MAX_JOBS_PER_USER", d.max_jobs_per_user),
+            max_concurrent_jobs=r.whole("SORA_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs),
+            api_requests_per_second=r.seconds("SORA_API_RPS", d.api_requests_per_second),
+            max_prompt_chars=r.whole("SORA_MAX_PROMPT_CHARS", d.max_prompt_chars),
+            user_daily_usd=r.money("SORA_USER_DAILY_USD", d.user_daily_usd),
+            user_monthly_usd=r.money("SORA_USER_MONTHLY_USD", d.user_monthly_usd),
+            team_daily_usd=r.money("SORA_TEAM_DAILY_USD", d.team_daily_usd),
+            team_monthly_usd=r.money("SORA_TEAM_MONTHLY_USD", d.team_monthly_usd),
+            reaction_emoji=r.text("SORA_REACTION_EMOJI") or d.reaction_emoji,
+            reaction_emoji_slack=(r.text("SORA_REACTION_EMOJI_SLACK") or d.reaction_emoji_slack).strip(":"),
+            reaction_model=r.text("SORA_REACTION_MODEL") or d.reaction_model,
+            reaction_duration=r.whole("SORA_REACTION_DURATION", d.reaction_duration),
+            reaction_prompt=r.text("SORA_REACTION_PROMPT") or d.reaction_prompt,
+            reaction_explain_no_image=r.flag("SORA_REACTION_EXPLAIN_NO_IMAGE", d.reaction_explain_no_image),
+            discord_token=r.text("DISCORD_TOKEN") or "",
+            discord_guild_id=r.optional_whole("DISCORD_GUILD_ID"),
+            discord_api_base=r.text("DISCORD_API_BASE"),
+            discord_gateway_url=r.text("DISCORD_GATEWAY_URL"),
+            slack_bot_token=r.text("SLACK_BOT_TOKEN") or "",
+            slack_app_token=r.text("SLACK_APP_TOKEN") or "",
+            slack_signing_secret=r.text("SLACK_SIGNING_SECRET") or "",
+            slack_api_url=slack_api_url,
+            slack_admin_user_ids=frozenset(
+                u.strip() for u in (r.text("SLACK_ADMIN_USER_IDS") or "").split(",") if u.strip()
+            ),
+            public_base_url=(r.text("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            public_link_ttl=r.seconds("PUBLIC_LINK_TTL", d.public_link_ttl),
+            port=r.whole("PORT", d.port),
+            log_level=(r.text("LOG_LEVEL") or d.log_level).upper(),
+        )
+
+
+class _Reader:
+    """Parses environment values, naming the variable in every error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative.")
+        return value
+
+    def whole(self, name: str, default: int) -> int:
+        value = self.optional_whole(name)
+        return default if value is None else value
+
+    def optional_whole(self, name: str) -> int | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative.")
+        return value
+
+    def money(self, name: str, default: float | None) -> float | None:
+        if name not in self.env:
+            return default
+        raw = self.env[name].strip().lstrip("$")
+        if raw.lower() in ("", "none", "unlimited", "off"):
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an amount in dollars such as 5.00, not {raw!r}.") from None
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative.")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _prices(raw: str | None) -> dict[tuple[str, str], float]:
+    prices = dict(DEFAULT_PRICES)
+    if not raw:
+        return prices
+    for item in raw.split(","):
+        try:
+            key, rate = item.split("=")
+            model, resolution = key.strip().split(":")
+            prices[(model.strip(), resolution.strip())] = float(rate)
+        except ValueError:
+            raise ConfigError(
+                f"SORA_PRICES entry {item.strip()!r} must look like sora-2-pro:1080p=0.56."
+            ) from None
+    return prices

@@ -1,0 +1,283 @@
+"""A local stand-in for APIMaster's Sora 2 API, on 127.0.0.1.
+
+It serves the tests, the benchmark and newcomers with no account: it speaks both submit
+forms (APIMaster's `/v1/videos/generations` and OpenAI's `/v1/videos`), moves each task
+through queued -> in_progress -> completed, serves a real small MP4, and can be told to fail
+in each documented way, in process (`StandInState.fail`) or over HTTP (`POST /_control`).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import struct
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+FAILURES = ("400", "401", "402", "429", "500", "502", "body-402", "body-429",
+            "truncate", "generation", "drop")
+ENDPOINTS = ("submit", "poll", "download")
+
+
+@dataclass
+class Task:
+    id: str
+    body: dict[str, Any]
+    created: float
+    seconds: float
+    fail_generation: bool = False
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    authorization: str | None
+    body: dict[str, Any] | None
+
+
+@dataclass
+class StandInState:
+    """What the stand-in knows and does; tests read and change it directly."""
+
+    api_key: str | None = None          # when set, other keys get 401
+    job_seconds: float = 2.0            # how long a task takes
+    job_jitter: float = 0.0             # +- fraction of job_seconds, for the benchmark
+    video_bytes: int = 0                # pad the MP4 to this size (0: the sample as is)
+    retry_after: float | None = 1.0     # sent with 429s
+    poll_after_ms: int | None = None    # the OpenAI poll hint header
+    upper_case: bool = False            # answer QUEUED / IN_PROGRESS / COMPLETED
+    download_base: str | None = None    # where completed `url`s point (default: here)
+    omit_url: bool = False              # completed tasks carry no `url`
+    tasks: dict[str, Task] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    record: bool = True
+    failures: dict[str, list[str]] = field(default_factory=lambda: {e: [] for e in ENDPOINTS})
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _video_cache: dict[int, bytes] = field(default_factory=dict)
+
+    def fail(self, endpoint: str, kind: str, times: int = 1) -> None:
+        """Make the next `times` calls to `endpoint` fail as `kind`."""
+        if endpoint not in ENDPOINTS or kind not in FAILURES:
+            raise ValueError(f"endpoint one of {ENDPOINTS}, kind one of {FAILURES}")
+        self.failures[endpoint].extend([kind] * times)
+
+    def submits(self) -> list[dict[str, Any]]:
+        """Bodies of every submit received, in order."""
+        return [r.body or {} for r in self.requests if r.method == "POST" and r.path.endswith(
+            ("/videos/generations", "/videos"))]
+
+    def video(self) -> bytes:
+        size = self.video_bytes
+        if size not in self._video_cache:
+            self._video_cache[size] = padded_sample(size)
+        return self._video_cache[size]
+
+
+def sample_mp4() -> bytes:
+    return resources.files("bot").joinpath("assets/sample.mp4").read_bytes()
+
+
+def padded_sample(size: int) -> bytes:
+    """The sample MP4, grown to `size` bytes with a trailing `free` box players skip."""
+    data = sample_mp4()
+    pad = size - len(data)
+    if pad < 8:
+        return data
+    return data + struct.pack(">I4s", pad, b"free") + bytes(pad - 8)
+
+
+STATE = web.AppKey("state", StandInState)
+BODY = web.RequestKey("body", object)
+
+
+def make_app(state: StandInState | None = None) -> web.Application:
+    app = web.Application(middlewares=[_record_and_auth])
+    app[STATE] = state or StandInState()
+    for prefix in ("/v1", "/v1/v1"):  # the seed's URLs carry /v1 twice; accept both
+        app.router.add_post(f"{prefix}/videos/generations", _submit_apimaster)
+        app.router.add_post(f"{prefix}/videos", _submit_openai)
+        app.router.add_get(f"{prefix}/videos/{{task_id}}", _poll)
+        app.router.add_get(f"{prefix}/videos/{{task_id}}/content", _content)
+    app.router.add_get("/download/{task_id}.mp4", _content)
+    app.router.add_post("/_control", _control)
+    return app
+
+
+@web.middleware
+async def _record_and_auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    body = None
+    if request.method == "POST" and request.can_read_body:
+        with contextlib.suppress(ValueError):
+            body = await request.json()
+    if state.record and request.path != "/_control":
+        state.requests.append(Recorded(request.method, request.path,
+                                       request.headers.get("Authorization"), body))
+    if state.api_key and request.path.startswith("/v1"):
+        if request.headers.get("Authorization") != f"Bearer {state.api_key}":
+            return _error(401, "Invalid API key")
+    request[BODY] = body
+    return await handler(request)
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"code": status, "message": message}, status=status, headers=headers)
+
+
+def _injected(request: web.Request, endpoint: str) -> web.Response | str | None:
+    state = request.app[STATE]
+    queue = state.failures[endpoint]
+    if not queue:
+        return None
+    kind = queue.pop(0)
+    if kind == "429":
+        headers = {"Retry-After": f"{state.retry_after:g}"} if state.retry_after is not None else {}
+        return _error(429, "Rate limit exceeded", **headers)
+    if kind in ("400", "401", "402", "500", "502"):
+        return _error(int(kind), {"400": "Invalid parameters", "401": "Invalid API key",
+                                  "402": "Insufficient balance"}.get(kind, "Temporary error"))
+    if kind.startswith("body-"):
+        code = int(kind.removeprefix("body-"))
+        return web.json_response({"code": code, "message": "Insufficient balance"
+                                  if code == 402 else "Rate limit exceeded"})
+    return kind  # truncate / generation / drop: handled by the endpoint
+
+
+async def _submit_apimaster(request: web.Request) -> web.StreamResponse:
+    injected = _injected(request, "submit")
+    if isinstance(injected, web.Response):
+        return injected
+    body = request[BODY] or {}
+    if not body.get("prompt"):
+        return _error(400, "prompt is required")
+    task = _new_task(request.app[STATE], body, injected == "generation")
+    if injected == "drop":
+        _drop(request)
+    return web.json_response({"code": 200, "data": [{"status": "submitted", "task_id": task.id}]})
+
+
+async def _submit_openai(request: web.Request) -> web.StreamResponse:
+    injected = _injected(request, "submit")
+    if isinstance(injected, web.Response):
+        return injected
+    body = request[BODY] or {}
+    if not body.get("prompt"):
+        return _error(400, "prompt is required")
+    task = _new_task(request.app[STATE], body, injected == "generation")
+    return web.json_response(_video_object(request, task))
+
+
+def _new_task(state: StandInState, body: dict[str, Any], fail_generation: bool) -> Task:
+    seconds = state.job_seconds * (1 + random.uniform(-state.job_jitter, state.job_jitter))
+    task = Task(f"task_{next(state._ids):06d}{random.getrandbits(32):08x}", body,
+                time.monotonic(), seconds, fail_generation)
+    state.tasks[task.id] = task
+    return task
+
+
+def _video_object(request: web.Request, task: Task) -> dict[str, Any]:
+    state = request.app[STATE]
+    elapsed = time.monotonic() - task.created
+    if elapsed >= task.seconds:
+        status = "failed" if task.fail_generation else "completed"
+        progress = 100
+    elif elapsed < task.seconds * 0.2:
+        status, progress = "queued", 0
+    else:
+        status, progress = "in_progress", int(100 * elapsed / task.seconds)
+    obj: dict[str, Any] = {
+        "id": task.id, "object": "video", "model": task.body.get("model", "sora-2"),
+        "status": status.upper() if state.upper_case else status, "progress": progress,
+        "created_at": int(time.time() - elapsed),
+        "seconds": str(task.body.get("seconds") or task.body.get("duration") or 4),
+        "size": task.body.get("size", "1280x720"),
+    }
+    if status == "failed":
+        obj["error"] = {"code": "moderation_blocked",
+                        "message": "The prompt was blocked by the content filter."}
+    if status == "completed" and not state.omit_url:
+        base = state.download_base or f"{request.scheme}://{request.host}"
+        obj["url"] = f"{base}/download/{task.id}.mp4"
+    return obj
+
+
+async def _poll(request: web.Request) -> web.StreamResponse:
+    injected = _injected(request, "poll")
+    if isinstance(injected, web.Response):
+        return injected
+    task = request.app[STATE].tasks.get(request.match_info["task_id"])
+    if task is None:
+        return _error(404, "No such task")
+    headers = {}
+    if request.app[STATE].poll_after_ms:
+        headers["openai-poll-after-ms"] = str(request.app[STATE].poll_after_ms)
+    return web.json_response(_video_object(request, task), headers=headers)
+
+
+async def _content(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    injected = _injected(request, "download")
+    if isinstance(injected, web.Response):
+        return injected
+    task = state.tasks.get(request.match_info["task_id"])
+    if task is None or time.monotonic() - task.created < task.seconds or task.fail_generation:
+        return _error(404, "Video not ready")
+    data = state.video()
+    if injected == "truncate":
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        response.content_length = len(data)
+        await response.prepare(request)
+        await response.write(data[: len(data) // 2])
+        _drop(request)
+        return response
+    return web.Response(body=data, content_type="video/mp4")
+
+
+def _drop(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.close()
+
+
+async def _control(request: web.Request) -> web.Response:
+    """Switches for a stand-in in another process: {"fail": [endpoint, kind, times], ...}."""
+    state = request.app[STATE]
+    body = await request.json()
+    if "fail" in body:
+        state.fail(*body.pop("fail"))
+    for key, value in body.items():
+        if key not in ("api_key", "job_seconds", "job_jitter", "video_bytes", "retry_after",
+                       "poll_after_ms", "upper_case", "download_base", "omit_url", "record"):
+            return _error(400, f"unknown setting {key}")
+        setattr(state, key, value)
+    return web.json_response({"ok": True, "tasks": len(state.tasks),
+                              "requests": len(state.requests)})
+
+
+@contextlib.asynccontextmanager
+async def running(state: StandInState | None = None, port: int = 0) -> AsyncIterator[str]:
+    """Run the stand-in in this event loop; yields the base URL to use as APIMASTER_BASE_URL."""
+    runner = web.AppRunner(make_app(state), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{bound}/v1"
+    finally:
+        await runner.cleanup()
+
+
+async def serve_forever(port: int, state: StandInState | None = None) -> None:
+    async with running(state, port) as base_url:
+        print(f"APIMaster stand-in listening; set APIMASTER_BASE_URL={base_url}", flush=True)
+        await asyncio.Event().wait()

@@ -1,0 +1,44 @@
+"""Schema migrations, applied in order and recorded in PRAGMA user_version."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def _v1(db: Database) -> None:
+    db["jobs"].create({
+        "id": str, "platform": str, "team": str, "user": str, "user_name": str,
+        "prompt": str, "model": str, "duration": int, "resolution": str, "aspect": str,
+        "image_url": str, "cost_micros": int, "status": str, "task_id": str,
+        "progress": int, "error": str, "video_path": str, "origin": str, "deadline": float,
+        "created_at": str, "updated_at": str,
+    }, pk="id", not_null={"platform", "team", "user", "prompt", "status", "created_at"})
+    db["jobs"].create_index(["status"])
+    db["jobs"].create_index(["team", "user", "created_at"])
+    db["ledger"].create({
+        "id": int, "job_id": str, "team": str, "user": str, "amount_micros": int,
+        "state": str, "created_at": str, "settled_at": str,
+    }, pk="id", not_null={"job_id", "team", "user", "amount_micros", "state", "created_at"})
+    db["ledger"].create_index(["job_id"], unique=True)
+    db["ledger"].create_index(["team", "created_at"])
+    db["quotas"].create({
+        "team": str, "user": str, "daily_micros": int, "monthly_micros": int, "updated_at": str,
+    }, pk=("team", "user"))
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date; safe to run from several processes at once."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
