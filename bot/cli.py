@@ -16,6 +16,7 @@ from bot.errors import InvalidRequest, SoraError
 from bot.models import Job, Progress, Requester, VideoRequest, usd
 from bot.runtime import STAND_IN_NOTICE, Runtime, open_runtime
 from bot.settings import Settings
+from bot.validation import validate
 from storage.store import KEEP
 
 PLATFORM = "cli"
@@ -97,6 +98,11 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         await stand_in.serve_forever(args.port, stand_in.StandInState(job_seconds=args.job_seconds))
         return 0
     if args.command == "generate":
+        try:  # bad input fails alone, before anything starts or prints
+            validate(request_from(args), settings)
+        except InvalidRequest as exc:
+            print(f"error: {exc.user_message}", file=sys.stderr)
+            return 2
         if settings.uses_stand_in:
             print(STAND_IN_NOTICE, file=sys.stderr)
         async with open_runtime(settings) as rt:

@@ -34,7 +34,6 @@ class Settings:
     poll_interval: float = 4.0
     job_timeout: float = 1800.0
     http_timeout: float = 30.0
-    download_timeout: float = 600.0
     retry_base_delay: float = 1.0
     max_retries: int = 5
     progress_min_interval: float = 5.0
@@ -102,7 +101,6 @@ class Settings:
             poll_interval=r.seconds("SORA_POLL_INTERVAL", d.poll_interval),
             job_timeout=r.seconds("SORA_JOB_TIMEOUT", d.job_timeout),
             http_timeout=r.seconds("SORA_HTTP_TIMEOUT", d.http_timeout),
-            download_timeout=r.seconds("SORA_DOWNLOAD_TIMEOUT", d.download_timeout),
             retry_base_delay=r.seconds("SORA_RETRY_BASE_DELAY", d.retry_base_delay),
             max_retries=r.whole("SORA_MAX_RETRIES", d.max_retries),
             progress_min_interval=r.seconds("SORA_PROGRESS_INTERVAL", d.progress_min_interval),

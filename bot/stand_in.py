@@ -110,6 +110,7 @@ def make_app(state: StandInState | None = None) -> web.Application:
         app.router.add_get(f"{prefix}/videos/{{task_id}}/content", _content)
     app.router.add_get("/download/{task_id}.mp4", _content)
     app.router.add_post("/_control", _control)
+    app.router.add_get("/_tasks", _tasks)
     return app
 
 
@@ -118,8 +119,11 @@ async def _record_and_auth(request: web.Request, handler: Any) -> web.StreamResp
     state = request.app[STATE]
     body = None
     if request.method == "POST" and request.can_read_body:
-        with contextlib.suppress(ValueError):
-            body = await request.json()
+        if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            body = dict(await request.post())  # the openai SDK's videos.create sends a form
+        else:
+            with contextlib.suppress(ValueError):
+                body = await request.json()
     if state.record and request.path != "/_control":
         state.requests.append(Recorded(request.method, request.path,
                                        request.headers.get("Authorization"), body))
@@ -261,6 +265,13 @@ async def _control(request: web.Request) -> web.Response:
         setattr(state, key, value)
     return web.json_response({"ok": True, "tasks": len(state.tasks),
                               "requests": len(state.requests)})
+
+
+async def _tasks(request: web.Request) -> web.Response:
+    """Read-only, for the benchmark: when each task became ready, in epoch seconds."""
+    offset = time.time() - time.monotonic()
+    return web.json_response({t.id: offset + t.created + t.seconds
+                              for t in request.app[STATE].tasks.values()})
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,23 @@
+# Everything installs into .venv on first use, so a fresh clone needs only Python 3.11+.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+run: $(STAMP)  ## start the bot (the console and the local stand-in when no tokens are set)
+	$(VENV)/bin/sora-bot run
+
+test: $(STAMP)  ## run the test suite
+	$(PY) -m pytest -q
+
+bench: $(STAMP)  ## the load benchmark against the local stand-in (not a test)
+	$(PY) benchmarks/load.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,183 @@
+"""The `sora-bot` command as a user runs it: real processes, a stand-in in its own process."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.stand_in import sample_mp4
+
+KEY = "sk-cli-SECRET-2b9e"
+SORA_BOT = [sys.executable, "-m", "adapters.main"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeApi:
+    def __init__(self, port: int) -> None:
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.control = f"http://127.0.0.1:{port}/_control"
+
+    def set(self, **changes: object) -> dict:
+        request = urllib.request.Request(self.control, data=json.dumps(changes).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return json.loads(resp.read())
+
+
+@pytest.fixture
+def fake_api(tmp_path: Path) -> Iterator[FakeApi]:
+    port = _free_port()
+    proc = subprocess.Popen([*SORA_BOT, "fake-api", "--port", str(port), "--job-seconds", "0.5"],
+                            cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, text=True)
+    try:
+        assert "listening" in proc.stdout.readline()
+        api = FakeApi(port)
+        api.set(api_key=KEY)
+        yield api
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SORA_", "APIMASTER_", "DISCORD_", "SLACK_"))}
+    env.update(PYTHONPATH=str(ROOT), SORA_DB=str(tmp_path / "sora.db"),
+               SORA_MEDIA_DIR=str(tmp_path / "videos"), SORA_POLL_FIRST_DELAY="0.1",
+               SORA_POLL_INTERVAL="0.1", SORA_RETRY_BASE_DELAY="0.01", **extra)
+    return env
+
+
+def sora(tmp_path: Path, *args: str, env: dict[str, str], stdin: str | None = None,
+         timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SORA_BOT, *args], cwd=tmp_path, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_generate_writes_the_video_and_prints_its_path_last(tmp_path, fake_api):
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
+    done = sora(tmp_path, "generate", "a waterfall forming a rainbow", "--duration", "8",
+                "--user", "ann", "--out", "clips/rainbow.mp4", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == str(tmp_path / "clips" / "rainbow.mp4")
+    assert (tmp_path / "clips" / "rainbow.mp4").read_bytes() == sample_mp4()
+    assert "in progress" in done.stderr or "queued" in done.stderr
+    assert KEY not in done.stdout + done.stderr
+    usage = json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)
+    assert usage[0]["user"] == "ann" and usage[0]["team"] == "local"
+    assert (usage[0]["spent_usd"], usage[0]["reserved_usd"], usage[0]["jobs"]) == (0.64, 0, 1)
+    jobs = json.loads(sora(tmp_path, "jobs", "--json", env=env).stdout)
+    assert jobs[0]["status"] == "delivered" and jobs[0]["prompt"] == "a waterfall forming a rainbow"
+
+
+def test_generate_without_a_key_uses_the_stand_in(tmp_path):
+    done = sora(tmp_path, "generate", "a cat", "--out", "cat.mp4", env=_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "local APIMaster stand-in" in done.stderr
+    assert (tmp_path / "cat.mp4").read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--resolution", "1080p"], "error: 1080p needs sora-2-pro"),
+    (["--duration", "7"], "error: Duration must be 4, 8, 12, 16 or 20 seconds."),
+])
+def test_invalid_input_exits_non_zero_with_one_line(tmp_path, args, message):
+    done = sora(tmp_path, "generate", "x", *args, env=_env(tmp_path))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(message)
+
+
+@pytest.mark.parametrize("kind, message", [("401", "APIMASTER_API_KEY"), ("402", "out of credit")])
+def test_upstream_failures_exit_non_zero_with_the_reason(tmp_path, fake_api, kind, message):
+    fake_api.set(fail=["submit", kind, 1])
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
+    done = sora(tmp_path, "generate", "x", env=env)
+    assert done.returncode == 1
+    assert message in done.stderr.strip().splitlines()[-1]
+    assert json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)[0]["spent_usd"] == 0
+
+
+def test_killed_mid_job_then_resume_submits_once_and_delivers_once(tmp_path, fake_api):
+    fake_api.set(job_seconds=3.0)
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
+    proc = subprocess.Popen([*SORA_BOT, "generate", "slow sunrise", "--out", "sunrise.mp4"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while _status(tmp_path) != "submitted":
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert not (tmp_path / "sunrise.mp4").exists()
+    done = sora(tmp_path, "resume", env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sunrise.mp4").read_bytes() == sample_mp4()
+    assert fake_api.set()["tasks"] == 1  # one task ever created upstream
+    assert _status(tmp_path) == "delivered"
+    again = sora(tmp_path, "resume", env=env)
+    assert "No unfinished" in again.stderr
+    usage = json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)
+    assert (usage[0]["spent_usd"], usage[0]["jobs"]) == (0.32, 1)
+
+
+def _status(tmp_path: Path) -> str | None:
+    try:
+        with sqlite3.connect(tmp_path / "sora.db", timeout=5) as conn:
+            row = conn.execute("SELECT status FROM jobs").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def test_quota_commands(tmp_path):
+    env = _env(tmp_path)
+    assert sora(tmp_path, "quota", "set", "--user", "ann", "--daily", "0.50", env=env).returncode == 0
+    assert sora(tmp_path, "quota", "set", "--team", "local", "--monthly", "20", env=env).returncode == 0
+    shown = sora(tmp_path, "quota", "show", env=env).stdout
+    assert "local/ann: daily $0.50, monthly default" in shown
+    assert "local (whole team): daily default, monthly $20.00" in shown
+    refused = sora(tmp_path, "generate", "x", "--user", "ann", "--duration", "8", env=env)
+    assert refused.returncode == 1
+    assert "costs $0.64 but your daily budget has $0.50 left of $0.50" in refused.stderr
+    assert sora(tmp_path, "quota", "clear", "--user", "ann", env=env).returncode == 0
+    assert "local/ann" not in sora(tmp_path, "quota", "show", env=env).stdout
+    bad = sora(tmp_path, "quota", "set", "--user", "ann", "--daily", "lots", env=env)
+    assert bad.returncode == 2 and "not an amount in dollars" in bad.stderr
+    assert sora(tmp_path, "quota", "set", "--daily", "1", env=env).returncode == 2
+
+
+def test_console_makes_a_video_from_a_typed_prompt(tmp_path):
+    lines = "a paper boat --duration 4\nusage\na cat --resolution 1080p\njobs\nquit\n"
+    done = sora(tmp_path, "run", env=_env(tmp_path), stdin=lines)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "local APIMaster stand-in" in out
+    assert "Started job_" in out and "$4.68 left today" in out
+    assert "1080p needs sora-2-pro" in out
+    assert "Left for you today" in out
+    finished = [line for line in out.splitlines() if "done:" in line]
+    assert len(finished) == 1 and Path(finished[0].split("done: ")[1]).read_bytes()[4:8] == b"ftyp"
+
+
+def test_chat_adapters_refuse_to_start_without_a_key(tmp_path):
+    done = sora(tmp_path, "run", env=_env(tmp_path, DISCORD_TOKEN="x.y.z"))
+    assert done.returncode == 2
+    assert "APIMASTER_API_KEY is not set" in done.stderr and "Discord" in done.stderr
+    assert "x.y.z" not in done.stderr

@@ -1,0 +1,161 @@
+"""The job engine end to end over the stand-in: what the user is told and what is stored."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.errors import InvalidRequest, QuotaExceeded
+from bot.models import Requester, VideoRequest
+from bot.runtime import open_runtime
+from bot.stand_in import sample_mp4
+from tests.fakes.recorder import RecordingEvents
+
+ALICE = Requester("cli", "team1", "alice")
+
+
+async def test_happy_path_reserves_delivers_and_charges_once(runtime, stand_in):
+    events = RecordingEvents()
+    accepted = await runtime.engine.submit(VideoRequest("a waterfall", duration=8), ALICE, events)
+    assert accepted.job.cost_micros == 640_000
+    assert accepted.left_today == 5_000_000 - 640_000
+    assert runtime.store.ledger_state(accepted.job.id) == "reserved"
+    job = await runtime.engine.wait(accepted.job.id)
+    assert job.status == "delivered" and job.error is None
+    assert events.videos == [sample_mp4()]
+    assert events.seen[0] == ("accepted", job.id)
+    assert events.stages()[0] == "queued" and events.stages()[-1] == "downloading"
+    assert "in_progress" in events.stages()
+    assert runtime.store.ledger_state(job.id) == "spent"
+    [total] = runtime.store.totals()
+    assert (total["spent_micros"], total["reserved_micros"], total["jobs"]) == (640_000, 0, 1)
+    assert len(stand_in.state.submits()) == 1
+
+
+async def test_invalid_request_stores_and_sends_nothing(runtime, stand_in):
+    with pytest.raises(InvalidRequest, match="1080p needs sora-2-pro"):
+        await runtime.engine.submit(VideoRequest("x", resolution="1080p"), ALICE, RecordingEvents())
+    assert runtime.engine.jobs() == [] and runtime.store.totals() == []
+    assert stand_in.state.requests == []
+
+
+async def test_quota_refusal_says_what_is_left_and_charges_nothing(runtime, stand_in):
+    runtime.budgets.set("team1", "alice", daily=1.00)
+    first = await runtime.engine.submit(VideoRequest("x", duration=8), ALICE, RecordingEvents())
+    with pytest.raises(QuotaExceeded) as refused:
+        await runtime.engine.submit(VideoRequest("y", duration=8), ALICE, RecordingEvents())
+    message = refused.value.user_message
+    assert "costs $0.64" in message and "$0.36 left of $1.00" in message and "resets at" in message
+    await runtime.engine.wait(first.job.id)
+    assert len(runtime.engine.jobs()) == 1 and len(stand_in.state.submits()) == 1
+
+
+async def test_team_budget_applies_to_every_member(runtime):
+    runtime.budgets.set("team1", None, daily=0.50)
+    await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())  # $0.32
+    with pytest.raises(QuotaExceeded, match="team's daily budget has \\$0.18 left"):
+        await runtime.engine.submit(VideoRequest("y"), Requester("cli", "team1", "bob"),
+                                    RecordingEvents())
+    await runtime.engine.submit(VideoRequest("z"), Requester("cli", "team2", "bob"),
+                                RecordingEvents())
+
+
+@pytest.mark.parametrize("endpoint, kind, expected", [
+    ("submit", "401", "APIMASTER_API_KEY"),
+    ("submit", "402", "out of credit"),
+    ("submit", "400", "refused the request"),
+    ("submit", "generation", "content filter"),
+])
+async def test_failures_are_explained_and_released(runtime, stand_in, endpoint, kind, expected):
+    stand_in.state.fail(endpoint, kind)
+    events = RecordingEvents()
+    accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, events)
+    job = await runtime.engine.wait(accepted.job.id)
+    assert job.status == "failed"
+    assert expected in events.failure()
+    assert "Traceback" not in events.failure()
+    assert runtime.store.ledger_state(job.id) == "released"
+    assert runtime.budgets.status("team1", "alice").left_today == 5_000_000
+
+
+async def test_a_job_past_its_deadline_is_abandoned_and_released(settings, stand_in):
+    stand_in.state.job_seconds = 30
+    async with open_runtime(settings.with_(job_timeout=0.3)) as rt:
+        events = RecordingEvents()
+        accepted = await rt.engine.submit(VideoRequest("x"), ALICE, events)
+        job = await rt.engine.wait(accepted.job.id)
+        assert job.status == "failed" and "took too long" in events.failure()
+        assert rt.store.ledger_state(job.id) == "released"
+
+
+async def test_extra_jobs_wait_in_line_and_say_so(settings, stand_in):
+    async with open_runtime(settings.with_(max_jobs_per_user=1)) as rt:
+        first, second = RecordingEvents(), RecordingEvents()
+        a = await rt.engine.submit(VideoRequest("one"), ALICE, first)
+        b = await rt.engine.submit(VideoRequest("two"), ALICE, second)
+        await rt.engine.wait(a.job.id)
+        await rt.engine.wait(b.job.id)
+        assert "waiting" not in first.stages()
+        assert second.stages()[0] == "waiting"
+        assert [p.position for k, p in second.seen if k == "progress"][0] == 1
+        tasks = stand_in.state.tasks.values()
+        assert len(tasks) == 2
+        one, two = sorted(tasks, key=lambda t: t.created)
+        assert two.created >= one.created + one.seconds  # the second began after the first
+
+
+async def test_restart_mid_job_polls_and_delivers_once(settings, stand_in):
+    stand_in.state.job_seconds = 1.0
+    seen = RecordingEvents()
+    async with open_runtime(settings) as rt:
+        accepted = await rt.engine.submit(VideoRequest("x"), ALICE, seen)
+        while rt.engine.job(accepted.job.id).status != "submitted":
+            await asyncio.sleep(0.01)
+    # The process "stops" here; the job is in the database with its task id.
+    resumed_events = RecordingEvents()
+    async with open_runtime(settings) as rt:
+        rt.engine.register("cli", lambda job: resumed_events)
+        [job] = await rt.engine.resume()
+        done = await rt.engine.wait(job.id)
+        assert await rt.engine.resume() == []
+    assert done.status == "delivered"
+    assert len(stand_in.state.submits()) == 1
+    assert seen.videos == [] and resumed_events.videos == [sample_mp4()]
+    assert ("accepted", job.id) not in resumed_events.seen
+
+
+async def test_a_job_cut_off_while_submitting_is_not_resent(settings, stand_in, runtime):
+    accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())
+    await runtime.engine.wait(accepted.job.id)
+    runtime.store.update_job(accepted.job.id, status="submitting", task_id=None)
+    runtime.store.db.execute("UPDATE ledger SET state = 'reserved'")
+    events = RecordingEvents()
+    runtime.engine.register("cli", lambda job: events)
+    await runtime.engine.resume()
+    job = await runtime.engine.wait(accepted.job.id)
+    assert job.status == "failed" and "cannot tell whether it was accepted" in events.failure()
+    assert runtime.store.ledger_state(job.id) == "released"
+    assert len(stand_in.state.submits()) == 1
+
+
+async def test_a_failed_delivery_is_recorded_not_repeated(runtime):
+    class BrokenUpload(RecordingEvents):
+        async def completed(self, job, video):
+            raise RuntimeError("upload refused")
+
+    accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, BrokenUpload())
+    job = await runtime.engine.wait(accepted.job.id)
+    assert (job.status, job.error) == ("delivered", "delivery failed")
+    assert runtime.store.ledger_state(job.id) == "spent"
+    assert await runtime.engine.resume() == []
+
+
+async def test_percent_updates_are_throttled(settings, stand_in):
+    stand_in.state.job_seconds = 0.6
+    async with open_runtime(settings.with_(progress_min_interval=10)) as rt:
+        events = RecordingEvents()
+        accepted = await rt.engine.submit(VideoRequest("x"), ALICE, events)
+        await rt.engine.wait(accepted.job.id)
+    stages = events.stages()
+    assert stages.count("in_progress") == 1  # stage changes pass, repeats are held back
+    assert stages[-1] == "downloading"

@@ -1,0 +1,96 @@
+"""The ledger under concurrency: processes race to reserve, and the budget holds to the cent."""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from pathlib import Path
+
+from bot.budgets import Budgets
+from bot.errors import QuotaExceeded
+from bot.models import Requester
+from bot.settings import Settings
+from storage.store import Store, now_iso
+
+COST = 320_000  # a 4 s sora-2 video
+
+
+def _job(n: int, worker: int) -> dict:
+    return {"id": f"job_{worker}_{n}", "platform": "cli", "team": "t", "user": "u",
+            "prompt": "p", "status": "reserved", "cost_micros": COST,
+            "created_at": now_iso(), "origin": {}}
+
+
+def _racer(db: str, worker: int, tries: int, start: multiprocessing.Barrier, results) -> None:
+    budgets = Budgets(Settings(user_daily_usd=5.0), Store(db))
+    start.wait()
+    won = 0
+    for n in range(tries):
+        try:
+            budgets.reserve(_job(n, worker), Requester("cli", "t", "u"), dt.datetime.now(dt.UTC))
+            won += 1
+        except QuotaExceeded:
+            pass
+    results.put(won)
+
+
+def test_twenty_concurrent_reservations_in_four_processes_never_overspend(tmp_path: Path):
+    db = str(tmp_path / "race.db")
+    Store(db).close()  # migrate once up front, like the app's first start
+    ctx = multiprocessing.get_context("fork")
+    start, results = ctx.Barrier(4), ctx.Queue()
+    workers = [ctx.Process(target=_racer, args=(db, w, 5, start, results)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    won = sum(results.get(timeout=5) for _ in workers)
+    store = Store(db)
+    [total] = store.totals()
+    assert won == 15  # 15 x $0.32 = $4.80; a 16th would pass $5.00
+    assert total["reserved_micros"] == 15 * COST <= 5_000_000
+    assert total["jobs"] == 15
+
+
+def test_settling_twice_charges_once(tmp_path: Path):
+    store = Store(tmp_path / "s.db")
+    budgets = Budgets(Settings(), store)
+    budgets.reserve(_job(1, 1), Requester("cli", "t", "u"), dt.datetime.now(dt.UTC))
+    assert store.settle("job_1_1", "spent", status="delivered") is True
+    assert store.settle("job_1_1", "released", status="failed") is False
+    assert store.ledger_state("job_1_1") == "spent"
+    assert store.get_job("job_1_1")["status"] == "failed"  # the job row follows; money does not
+
+
+def test_budgets_reset_with_the_utc_day(tmp_path: Path):
+    store = Store(tmp_path / "s.db")
+    budgets = Budgets(Settings(user_daily_usd=0.50), store)
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    job = {**_job(1, 1), "created_at": now_iso(yesterday)}
+    budgets.reserve(job, Requester("cli", "t", "u"), yesterday)
+    assert budgets.status("t", "u").left_today == 500_000
+    assert budgets.status("t", "u", yesterday).left_today == 500_000 - COST
+
+
+def _hold_lock(db: str, locked, seconds: float) -> None:
+    store = Store(db)
+    store.db.execute("BEGIN IMMEDIATE")
+    locked.set()
+    time.sleep(seconds)
+    store.db.execute("COMMIT")
+
+
+def test_a_second_process_waits_for_the_lock_instead_of_failing(tmp_path: Path):
+    db = str(tmp_path / "s.db")
+    store = Store(db, busy_timeout=5)
+    ctx = multiprocessing.get_context("fork")
+    locked = ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(db, locked, 0.5))
+    holder.start()
+    assert locked.wait(10)
+    started = time.monotonic()
+    store.set_quota("t", "u", 1, 2)  # "database is locked" without a busy timeout
+    waited = time.monotonic() - started
+    holder.join(10)
+    assert waited >= 0.2
+    assert store.quotas()[0]["daily_micros"] == 1
