@@ -61,7 +61,8 @@ async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
         events.say(f"Resuming {len(resumed)} unfinished job(s).")
     events.say(HELP)
     while True:
-        events.say("sora> ")
+        out.write("sora> ")
+        out.flush()
         line = await asyncio.to_thread(stdin.readline)
         if not line:  # end of input: let running jobs finish
             break

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InvalidRequest, QuotaExceeded
-from bot.models import Requester, to_micros, usd
+from bot.models import to_micros, usd
 from bot.settings import Settings
 from storage.store import KEEP, Limits, Store, Usage, Windows, now_iso
 
@@ -80,7 +80,7 @@ class Budgets:
         now = now or dt.datetime.now(dt.UTC)
         return BudgetStatus(self.store.usage(team, user, self.defaults, windows(now)), now)
 
-    def reserve(self, job: dict[str, Any], requester: Requester, now: dt.datetime) -> BudgetStatus:
+    def reserve(self, job: dict[str, Any], now: dt.datetime) -> BudgetStatus:
         """Insert the job with its cost reserved, or raise QuotaExceeded saying what is left."""
         ok, usage = self.store.reserve(job, self.defaults, windows(now))
         status = BudgetStatus(usage, now)

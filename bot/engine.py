@@ -67,7 +67,7 @@ class JobEngine:
         now = dt.datetime.now(dt.UTC)
         job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
                   cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}))
-        status = self.budgets.reserve(_row(job), requester, now)
+        status = self.budgets.reserve(_row(job), now)
         left = status.left_today
         self._start(job, events)
         return Accepted(job, None if left is None else max(0, left - cost))
@@ -163,25 +163,38 @@ class JobEngine:
             await events.progress(job, Progress("downloading", 100))
             assert job.task_id is not None
             path = self.settings.media_dir / f"{job.id}.mp4"
-            await self.client.download(job.task_id, url, path, deadline)
+            # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
+            await self.client.download(job.task_id, url, path)
             self._update(job, status="downloaded", video_path=str(path), progress=100)
 
     async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
+        """Poll until the task ends. A resumed job is polled once even past its deadline: it
+        may have finished while the bot was down. Transient errors do not end a job; only
+        the deadline does."""
         assert job.task_id is not None
         delay = self.settings.poll_first_delay if first else 0.0
         while True:
-            if time.time() + delay >= deadline:
-                raise JobTimeout()
-            await asyncio.sleep(delay)
-            state = await self.client.status(job.task_id, deadline)
+            if delay:
+                if time.time() + delay >= deadline:
+                    raise JobTimeout()
+                await asyncio.sleep(delay)
+            delay = self.settings.poll_interval
+            try:
+                state = await self.client.status(job.task_id, max(deadline, time.time() + 1))
+            except SoraError as exc:
+                if not exc.retryable:
+                    raise
+                log.warning("Polling job %s failed for now (%s); trying again", job.id,
+                            type(exc).__name__)
+                continue
             if state.status == "completed":
                 return state.url
             if state.status == "failed":
                 raise GenerationFailed(_failure_message(state.error))
-            stage: Stage = "in_progress" if state.status == "in_progress" else "queued"
             job.progress = state.progress
+            stage: Stage = "in_progress" if state.status == "in_progress" else "queued"
             await events.progress(job, Progress(stage, state.progress))
-            delay = state.poll_after or self.settings.poll_interval
+            delay = state.poll_after or delay
 
     async def _deliver(self, job: Job, events: _Throttled) -> None:
         assert job.video_path is not None

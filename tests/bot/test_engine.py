@@ -159,3 +159,29 @@ async def test_percent_updates_are_throttled(settings, stand_in):
     stages = events.stages()
     assert stages.count("in_progress") == 1  # stage changes pass, repeats are held back
     assert stages[-1] == "downloading"
+
+
+async def test_a_long_poll_outage_does_not_lose_the_job(settings, stand_in):
+    async with open_runtime(settings.with_(max_retries=1)) as rt:
+        stand_in.state.fail("poll", "502", times=6)  # more than the retries of one call
+        events = RecordingEvents()
+        accepted = await rt.engine.submit(VideoRequest("x"), ALICE, events)
+        job = await rt.engine.wait(accepted.job.id)
+    assert job.status == "delivered" and events.videos == [sample_mp4()]
+    assert stand_in.state.failures["poll"] == []
+
+
+async def test_a_job_resumed_after_its_deadline_is_still_collected(settings, stand_in):
+    async with open_runtime(settings) as rt:
+        accepted = await rt.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())
+        while rt.engine.job(accepted.job.id).status != "submitted":
+            await asyncio.sleep(0.01)
+    # Down for longer than the job timeout; the video finished upstream meanwhile.
+    await asyncio.sleep(stand_in.state.job_seconds)
+    async with open_runtime(settings.with_(job_timeout=0.01)) as rt:
+        rt.store.update_job(accepted.job.id, deadline=0.0)
+        events = RecordingEvents()
+        rt.engine.register("cli", lambda job: events)
+        await rt.engine.resume()
+        job = await rt.engine.wait(accepted.job.id)
+    assert job.status == "delivered" and events.videos == [sample_mp4()]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from bot.budgets import Budgets
 from bot.errors import QuotaExceeded
-from bot.models import Requester
 from bot.settings import Settings
 from storage.store import Store, now_iso
 
@@ -27,7 +26,7 @@ def _racer(db: str, worker: int, tries: int, start: multiprocessing.Barrier, res
     won = 0
     for n in range(tries):
         try:
-            budgets.reserve(_job(n, worker), Requester("cli", "t", "u"), dt.datetime.now(dt.UTC))
+            budgets.reserve(_job(n, worker), dt.datetime.now(dt.UTC))
             won += 1
         except QuotaExceeded:
             pass
@@ -55,7 +54,7 @@ def test_twenty_concurrent_reservations_in_four_processes_never_overspend(tmp_pa
 def test_settling_twice_charges_once(tmp_path: Path):
     store = Store(tmp_path / "s.db")
     budgets = Budgets(Settings(), store)
-    budgets.reserve(_job(1, 1), Requester("cli", "t", "u"), dt.datetime.now(dt.UTC))
+    budgets.reserve(_job(1, 1), dt.datetime.now(dt.UTC))
     assert store.settle("job_1_1", "spent", status="delivered") is True
     assert store.settle("job_1_1", "released", status="failed") is False
     assert store.ledger_state("job_1_1") == "spent"
@@ -67,7 +66,7 @@ def test_budgets_reset_with_the_utc_day(tmp_path: Path):
     budgets = Budgets(Settings(user_daily_usd=0.50), store)
     yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     job = {**_job(1, 1), "created_at": now_iso(yesterday)}
-    budgets.reserve(job, Requester("cli", "t", "u"), yesterday)
+    budgets.reserve(job, yesterday)
     assert budgets.status("t", "u").left_today == 500_000
     assert budgets.status("t", "u", yesterday).left_today == 500_000 - COST
 
