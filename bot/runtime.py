@@ -41,7 +41,7 @@ async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIt
         if settings.uses_stand_in and calls_api:
             base_url = await stack.enter_async_context(stand_in.running())
             settings = settings.with_(base_url=base_url)
-            log.info(STAND_IN_NOTICE)
+            log.debug(STAND_IN_NOTICE)
         store = Store(settings.db_path)
         stack.callback(store.close)
         connector = aiohttp.TCPConnector(limit=max(100, settings.max_concurrent_jobs))
