@@ -1,0 +1,51 @@
+"""Builds the bolt AsyncApp with every listener group registered."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import commands, modal, reactions
+from adapters.slack.context import SlackContext
+from adapters.slack.media import MediaLinks
+from bot.errors import ConfigError
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def build_context(runtime: Runtime) -> SlackContext:
+    s = runtime.settings
+    if not s.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set.")
+    kwargs: dict[str, Any] = {"base_url": s.slack_api_url} if s.slack_api_url else {}
+    # One HTTP session for the process; uploads of large MP4s need more than 30 s.
+    client = AsyncWebClient(token=s.slack_bot_token, session=runtime.session,
+                            timeout=int(max(s.http_timeout, 120)), **kwargs)
+    links = MediaLinks(s.media_dir / "slack-links", s.public_base_url, s.public_link_ttl)
+    return SlackContext(runtime, client, links)
+
+
+def build_app(ctx: SlackContext) -> AsyncApp:
+    s = ctx.settings
+    if not s.slack_app_token and not s.slack_signing_secret:
+        raise ConfigError("Set SLACK_SIGNING_SECRET for HTTP mode, or SLACK_APP_TOKEN for Socket Mode.")
+    app = AsyncApp(
+        client=ctx.client,
+        signing_secret=s.slack_signing_secret,
+        request_verification_enabled=True,  # rejects unsigned and stale HTTP requests
+        logger=logging.getLogger("adapters.slack.bolt"),
+        name="sora-bot",
+    )
+    commands.register(app, ctx)
+    modal.register(app, ctx)
+    reactions.register(app, ctx)
+
+    @app.error
+    async def on_error(error: Exception) -> None:
+        # The body is not logged: it carries response URLs and user content.
+        log.error("Unhandled error in a Slack listener", exc_info=error)
+
+    return app

@@ -1,0 +1,149 @@
+"""/sora over HTTP mode: signed requests to bolt's real web app, the fake Slack Web API and
+the APIMaster stand-in."""
+from __future__ import annotations
+
+import time
+
+from bot.stand_in import sample_mp4
+from tests.adapters.slack.conftest import CHANNEL, Bot
+from tests.fakes.slack import TEAM_ID
+
+
+async def _job_id(bot: Bot) -> str:
+    jobs = bot.rt.engine.jobs(team=TEAM_ID)
+    assert len(jobs) == 1
+    return jobs[0].id
+
+
+async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> None:  # noqa: ANN001
+    started = time.monotonic()
+    resp = await bot.command("a red fox running --duration 8 through snow")
+    assert resp.status == 200 and time.monotonic() - started < 3
+    reply = (await bot.replies())[0]
+    assert "Estimated cost $0.64" in reply and "$4.36 left today" in reply
+
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    assert job.status == "delivered" and job.error is None
+    assert job.requester.user == "UANN" and job.requester.team == TEAM_ID
+    assert bot.rt.store.ledger_state(job.id) == "spent"
+    assert stand_in.state.submits()[0]["prompt"] == "a red fox running through snow"
+
+    posts = bot.fake.calls_to("chat.postMessage")
+    assert len(posts) == 1 and posts[0].args["channel"] == CHANNEL
+    status = bot.fake.message(CHANNEL, job.origin["message_ts"])
+    assert status is not None
+    edits = "\n".join(status["edits"])
+    assert "Queued" in edits and "Uploading" in edits
+    assert "Done" in status["text"] and "<@UANN>" in status["text"]
+
+    [upload_call] = bot.fake.calls_to("upload")
+    assert bot.fake.uploads[upload_call.args["file_id"]] == sample_mp4()
+    [complete] = bot.fake.calls_to("files.completeUploadExternal")
+    comment = complete.args["initial_comment"]
+    assert complete.args["channel_id"] == CHANNEL
+    for part in ("<@UANN>", "a red fox running through snow", "sora-2", "8 s", "$0.64"):
+        assert part in comment
+
+
+async def test_bad_flags_are_ephemeral_and_nothing_is_stored(bot: Bot, stand_in) -> None:  # noqa: ANN001
+    await bot.command("a cat --fast")
+    await bot.command("a cat --resolution 1080p")
+    replies = await bot.replies(2)
+    assert "Unknown option --fast" in replies[0] and "--pro" in replies[0]
+    assert "needs sora-2-pro" in replies[1]
+    assert bot.fake.responses[0]["response_type"] == "ephemeral"
+    assert bot.rt.engine.jobs(team=TEAM_ID) == [] and stand_in.state.submits() == []
+
+
+async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot, stand_in) -> None:  # noqa: ANN001
+    stand_in.state.fail("submit", "400")
+    await bot.command("a cat")
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
+    status = bot.fake.message(CHANNEL, job.origin["message_ts"])
+    assert status is not None and status["text"].splitlines()[-1].startswith(":x: ")
+    assert "Nothing was charged" in status["text"] and "Traceback" not in status["text"]
+    assert bot.fake.calls_to("files.completeUploadExternal") == []
+
+
+async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
+    assert (await bot.command("a cat", secret="wrong-secret")).status == 401
+    assert (await bot.command("a cat", timestamp=int(time.time()) - 600)).status == 401
+    async with bot.http.post(f"{bot.url}/slack/events", data=b"command=/sora&text=x") as resp:
+        assert resp.status == 401
+    assert bot.fake.responses == [] and bot.rt.engine.jobs() == []
+
+
+async def test_health_route(bot: Bot) -> None:
+    async with bot.http.get(f"{bot.url}/healthz") as resp:
+        assert resp.status == 200 and (await resp.json())["ok"] is True
+
+
+async def test_usage_jobs_and_help(bot: Bot) -> None:
+    await bot.command("usage")
+    await bot.command("help")
+    await bot.command("jobs")
+    usage, help_text, jobs = await bot.replies(3)
+    assert "You today: $0.00 of $5.00" in usage
+    assert "--portrait" in help_text and ":clapper:" in help_text
+    assert jobs == "You have no videos yet."
+
+
+async def test_non_admin_cannot_change_budgets(bot: Bot) -> None:
+    await bot.command("quota set <@UANN|ann> --daily 100", user="UANN")
+    await bot.command("quota show", user="UANN")
+    refused = await bot.replies(2)
+    assert all("Only workspace admins" in r for r in refused)
+    assert bot.rt.budgets.quotas(TEAM_ID) == []
+
+    await bot.command("quota set <@UANN|ann> --daily 1.5", user="UBOSS")
+    await bot.command("quota set --team --monthly 40", user="UBOSS")
+    replies = await bot.replies(4)
+    assert "daily $1.50" in replies[2] and "monthly $40.00" in replies[3]
+    quotas = {q["user"]: q for q in bot.rt.budgets.quotas(TEAM_ID)}
+    assert quotas["UANN"]["daily_micros"] == 1_500_000 and quotas[""]["monthly_micros"] == 40_000_000
+    # The new cap applies: a $0.32 video... fits, then usage says what is left.
+    await bot.command("usage", user="UANN")
+    assert "of $1.50" in (await bot.replies(5))[4]
+
+
+async def test_admin_from_settings_list(bot: Bot, slack_settings) -> None:  # noqa: ANN001
+    bot.rt.settings = slack_settings.with_(slack_admin_user_ids=frozenset({"UANN"}))
+    # The context reads settings from the runtime, so the list applies at once.
+    await bot.command("quota set --user UANN --daily 2", user="UANN")
+    assert "daily $2.00" in (await bot.replies())[0]
+
+
+async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot, stand_in) -> None:  # noqa: ANN001
+    bot.fake.fail["chat.postMessage"] = "not_in_channel"
+    await bot.command("a cat")
+    replies = await bot.replies(2)
+    assert any("/invite" in r and "Nothing was charged" in r for r in replies)
+    [job] = bot.rt.engine.jobs(team=TEAM_ID)
+    job = await bot.rt.engine.wait(job.id)
+    assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
+    assert stand_in.state.submits() == []
+    await bot.command("jobs")
+    listing = (await bot.replies(3))[2]
+    assert job.id in listing and "failed" in listing and "a cat" in listing
+
+
+async def test_secrets_never_reach_logs_or_messages(bot: Bot, stand_in, caplog) -> None:  # noqa: ANN001
+    import logging
+
+    from tests.adapters.slack.conftest import PNG, SECRET, reaction
+    from tests.conftest import TEST_KEY
+    from tests.fakes.slack import BOT_TOKEN
+
+    caplog.set_level(logging.DEBUG)
+    stand_in.state.fail("poll", "generation")
+    await bot.command("a cat")
+    f = bot.fake.add_file("cat.png", "image/png", PNG)
+    ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
+    await bot.event(reaction("UANN", CHANNEL, ts))
+    await bot.fake.wait_for(lambda: len(bot.rt.engine.jobs()) == 2)
+    for job in bot.rt.engine.jobs():
+        await bot.rt.engine.wait(job.id)
+    shown = repr([c.args for c in bot.fake.calls]) + repr(bot.fake.messages)
+    for secret in (BOT_TOKEN, SECRET, TEST_KEY):
+        assert secret not in caplog.text and secret not in shown
