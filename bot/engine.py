@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
-from bot.errors import GenerationFailed, Interrupted, JobTimeout, SoraError
+from bot.errors import DeliveryFailed, GenerationFailed, Interrupted, JobTimeout, SoraError
 from bot.events import JobEvents
 from bot.models import Job, Progress, Requester, Stage, VideoRequest
 from bot.settings import Settings
@@ -201,6 +201,9 @@ class JobEngine:
         try:
             await events.completed(job, Path(job.video_path))
             error = None
+        except DeliveryFailed as exc:
+            log.warning("Job %s was made but not delivered: %s", job.id, exc.user_message)
+            error = exc.user_message
         except Exception:
             # The video exists and was paid for upstream; retrying delivery could post twice.
             log.exception("Delivering job %s failed", job.id)

@@ -73,3 +73,10 @@ class Interrupted(SoraError):
         "The bot restarted while sending this job, so it cannot tell whether it was accepted. "
         "It was cancelled and nothing was charged; please try again."
     )
+
+
+class DeliveryFailed(SoraError):
+    """Raised by an adapter's `completed` when the video was made (and paid for upstream) but
+    could not be handed over, after the adapter has told the user why."""
+
+    user_message = "The video was made but could not be delivered."

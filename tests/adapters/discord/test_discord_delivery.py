@@ -1,0 +1,84 @@
+"""Delivery: shrinking to the upload limit, failures, re-roll, and a restart mid-job."""
+from __future__ import annotations
+
+import asyncio
+
+from bot import stand_in as stand_in_app
+from tests.fakes.discord import FakeDiscord
+
+
+async def test_video_over_the_limit_is_shrunk_to_fit(bot, fake: FakeDiscord, stand_in) -> None:
+    stand_in.state.video_bytes = 60_000
+    limit = 25_000
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=limit)
+        upload = (await fake.wait_for(fake.uploads))[0]
+        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        assert job[0].origin["filesize_limit"] == limit
+    name, data = upload.files[0]
+    assert len(data) <= limit and data != stand_in_app.padded_sample(60_000)
+    assert data[4:8] == b"ftyp"  # still an MP4
+    assert any("Shrinking" in c.content for c in fake.edits())
+
+
+async def test_video_that_cannot_fit_is_reported_not_dropped(bot, fake: FakeDiscord, stand_in) -> None:
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=500)
+        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+    last = fake.edits()[-1].content
+    assert "could not be shrunk" in last and f"{job[0].id}.mp4" in last
+    assert fake.uploads() == []
+    assert job[0].error == "The video is too large to upload here, even after shrinking."
+
+
+async def test_failure_ends_the_status_message_and_charges_nothing(bot, fake: FakeDiscord, stand_in) -> None:
+    stand_in.state.fail("submit", "402")
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a boat"})
+        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "failed"])
+        await fake.wait_for(lambda: fake.edits() and fake.edits()[-1].content.splitlines()[-1].startswith("❌"))
+        assert rt.store.ledger_state(job[0].id) == "released"
+    assert "out of credit" in fake.edits()[-1].content
+    assert fake.uploads() == []
+
+
+async def test_reroll_button_starts_a_new_job_for_whoever_presses(bot, fake: FakeDiscord, stand_in) -> None:
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a fox", "duration": 8}, user_id=42)
+        await fake.wait_for(fake.uploads)
+        first = rt.engine.jobs()[0]
+        result = fake.messages_by_content("your video is ready")[0]
+        token = await fake.press(f"sora:reroll:{first.id}", result, user_id=99, user_name="dave")
+        await fake.wait_for(lambda: len(fake.uploads()) == 2)
+        second = next(j for j in rt.engine.jobs() if j.id != first.id)
+    assert second.requester.user == "99" and second.request == first.request
+    assert "estimated cost $0.64" in fake.replies(token)[0]
+    assert len(stand_in.state.submits()) == 2
+
+
+async def test_restart_mid_job_delivers_once(bot, fake: FakeDiscord, stand_in) -> None:
+    stand_in.state.job_seconds = 1.5
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a lighthouse in a storm"})
+        job = (await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "submitted"]))[0]
+    status_id = job.origin["message_id"]
+    assert fake.uploads() == []
+
+    async with bot() as rt:  # same database, new process state
+        await fake.wait_for(fake.uploads)
+        await fake.wait_for(lambda: rt.engine.job(job.id).status == "delivered")
+        await asyncio.sleep(0.2)
+        assert rt.store.ledger_state(job.id) == "spent"
+    assert len(stand_in.state.submits()) == 1 and len(fake.uploads()) == 1
+    assert fake.edits(status_id)[-1].content.splitlines()[-1].startswith("✅ Done")
+    assert len([c for c in fake.channel_posts() if not c.files]) == 1  # the same status message
+
+
+async def test_without_message_content_intent_it_still_runs(bot, fake: FakeDiscord, stand_in) -> None:
+    fake.allow_message_content = False
+    plain = fake.message("", fake.user(77, "bob"))
+    async with bot():
+        await fake.react(plain, "🎬", user_id=55)
+        reply = (await fake.wait_for(fake.channel_posts))[0]
+    assert [bool(i["intents"] & (1 << 15)) for i in fake.identifies] == [True, False]
+    assert "Animate with Sora" in reply.content
