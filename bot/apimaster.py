@@ -26,6 +26,9 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20  # 1 MiB: few syscalls per video, flat memory whatever its size
+# Downloads at once per process: hundreds in parallel share the bandwidth, so every video
+# arrives late and each open socket buffers ~0.5 MB (see benchmarks/README.md).
+MAX_PARALLEL_DOWNLOADS = 8
 STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "processing": "in_progress",
                   "running": "in_progress", "pending": "queued", "submitted": "queued",
                   "error": "failed", "cancelled": "failed"}
@@ -51,6 +54,7 @@ class ApiMasterClient:
         self.origin = URL(self.base).origin()
         self.limiter = limiter or RateLimiter(settings.api_requests_per_second)
         self.requests_sent = 0  # for the benchmark's requests-per-job figure
+        self._downloads = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
 
     # -- the three calls -------------------------------------------------------------------
 
@@ -101,7 +105,7 @@ class ApiMasterClient:
         last: SoraError = DownloadError()
         for candidate in candidates:
             try:
-                await self._with_retries(lambda c=candidate: self._stream_once(c, dest),
+                await self._with_retries(lambda c=candidate: self._stream_limited(c, dest),
                                          idempotent=True, deadline=deadline)
                 return dest
             except SoraError as exc:
@@ -148,6 +152,10 @@ class ApiMasterClient:
                 return data
 
         return await self._with_retries(once, idempotent=idempotent, deadline=deadline)
+
+    async def _stream_limited(self, url: str, dest: Path) -> None:
+        async with self._downloads:  # held per attempt, not across retry back-offs
+            await self._stream_once(url, dest)
 
     async def _stream_once(self, url: str, dest: Path) -> None:
         await self.limiter.acquire()

@@ -158,19 +158,21 @@ def _injected(request: web.Request, endpoint: str) -> web.Response | str | None:
 
 
 async def _submit_apimaster(request: web.Request) -> web.StreamResponse:
-    injected = _injected(request, "submit")
-    if isinstance(injected, web.Response):
-        return injected
-    body = request[BODY] or {}
-    if not body.get("prompt"):
-        return _error(400, "prompt is required")
-    task = _new_task(request.app[STATE], body, injected == "generation")
-    if injected == "drop":
-        _drop(request)
+    task = _accept(request)
+    if isinstance(task, web.Response):
+        return task
     return web.json_response({"code": 200, "data": [{"status": "submitted", "task_id": task.id}]})
 
 
 async def _submit_openai(request: web.Request) -> web.StreamResponse:
+    task = _accept(request)
+    if isinstance(task, web.Response):
+        return task
+    return web.json_response(_video_object(request, task))
+
+
+def _accept(request: web.Request) -> Task | web.Response:
+    """Create the task a submit asks for, or the error response it was told to give."""
     injected = _injected(request, "submit")
     if isinstance(injected, web.Response):
         return injected
@@ -178,7 +180,9 @@ async def _submit_openai(request: web.Request) -> web.StreamResponse:
     if not body.get("prompt"):
         return _error(400, "prompt is required")
     task = _new_task(request.app[STATE], body, injected == "generation")
-    return web.json_response(_video_object(request, task))
+    if injected == "drop":  # the task exists, but its answer is lost
+        _drop(request)
+    return task
 
 
 def _new_task(state: StandInState, body: dict[str, Any], fail_generation: bool) -> Task:

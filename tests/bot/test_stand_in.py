@@ -1,0 +1,37 @@
+"""The stand-in speaks both submit forms and serves a real MP4."""
+from __future__ import annotations
+
+import aiohttp
+
+from bot.stand_in import padded_sample, sample_mp4
+from tests.conftest import TEST_KEY
+
+AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
+
+
+async def test_openai_form_then_poll_then_content(stand_in):
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async with http.post(f"{stand_in.base_url}/videos",
+                             json={"model": "sora-2", "prompt": "a cat", "seconds": "8",
+                                   "size": "720x1280"}) as resp:
+            video = await resp.json()
+        assert (video["object"], video["status"], video["seconds"], video["size"]) == (
+            "video", "queued", "8", "720x1280")
+        stand_in.state.tasks[video["id"]].seconds = 0
+        async with http.get(f"{stand_in.base_url}/videos/{video['id']}") as resp:
+            assert (await resp.json())["status"] == "completed"
+        async with http.get(f"{stand_in.base_url}/videos/{video['id']}/content") as resp:
+            assert resp.content_type == "video/mp4" and await resp.read() == sample_mp4()
+
+
+async def test_wrong_key_gets_401_and_control_switches_work(stand_in):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{stand_in.base_url}/v1/videos/generations", json={"prompt": "x"},
+                             headers={"Authorization": "Bearer wrong"}) as resp:
+            assert resp.status == 401
+        origin = stand_in.base_url.removesuffix("/v1")
+        async with http.post(f"{origin}/_control", json={"video_bytes": 100_000,
+                                                         "fail": ["poll", "500", 2]}) as resp:
+            assert resp.status == 200
+    assert stand_in.state.video() == padded_sample(100_000) and len(stand_in.state.video()) == 100_000
+    assert stand_in.state.failures["poll"] == ["500", "500"]
