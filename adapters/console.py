@@ -34,7 +34,7 @@ class ConsoleEvents:
                  f"{usd(job.cost_micros)}")
 
     async def progress(self, job: Job, progress: Progress) -> None:
-        self.say(f"[{job.id}] {cli.describe(progress)}")
+        self.say(f"[{job.id}] {progress.describe()}")
 
     async def completed(self, job: Job, video: Path) -> None:
         self.say(f"[{job.id}] done: {video}")

@@ -131,7 +131,7 @@ class TerminalEvents:
         print(f"{job.id}: accepted, {usd(job.cost_micros)} reserved", file=sys.stderr)
 
     async def progress(self, job: Job, progress: Progress) -> None:
-        print(f"{job.id}: {describe(progress)}", file=sys.stderr)
+        print(f"{job.id}: {progress.describe()}", file=sys.stderr)
 
     async def completed(self, job: Job, video: Path) -> None:
         if self.out:
@@ -143,14 +143,6 @@ class TerminalEvents:
 
     async def failed(self, job: Job, error: SoraError) -> None:
         print(f"error: {error.user_message}", file=sys.stderr)
-
-
-def describe(progress: Progress) -> str:
-    if progress.stage == "waiting":
-        return f"waiting for a free slot (position {progress.position})"
-    if progress.stage == "in_progress":
-        return f"in progress {progress.percent or 0}%"
-    return progress.stage.replace("_", " ")
 
 
 def _terminal_factory(job: Job) -> TerminalEvents:

@@ -71,6 +71,16 @@ class Progress:
     #: Place in our own queue while `stage == "waiting"` (1 = next).
     position: int | None = None
 
+    def describe(self) -> str:
+        """Plain words for the stage; each adapter adds its own decoration."""
+        if self.stage == "waiting":
+            return "Waiting for a free slot" + (f" (position {self.position})" if self.position else "")
+        if self.stage == "queued":
+            return "Queued at the video service"
+        if self.stage == "in_progress":
+            return "Generating" + (f" {self.percent}%" if self.percent is not None else "")
+        return "Downloading the video"
+
 
 def usd(micros: int) -> str:
     """Format micro-dollars as $1.23."""

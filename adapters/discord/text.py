@@ -21,16 +21,11 @@ def header(job: Job) -> str:
             f"> {prompt}")
 
 
+STAGE_EMOJI = {"waiting": "⏳", "queued": "⏳", "in_progress": "🎞️", "downloading": "⬇️"}
+
+
 def stage_line(progress: Progress) -> str:
-    if progress.stage == "waiting":
-        where = f" (position {progress.position})" if progress.position else ""
-        return f"⏳ Waiting for a free slot{where}"
-    if progress.stage == "queued":
-        return "⏳ Queued at the video service"
-    if progress.stage == "in_progress":
-        pct = f" {progress.percent}%" if progress.percent is not None else ""
-        return f"🎞️ Generating…{pct}"
-    return "⬇️ Downloading the video"
+    return f"{STAGE_EMOJI[progress.stage]} {progress.describe()}"
 
 
 def size_text(size: int) -> str:

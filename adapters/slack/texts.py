@@ -36,16 +36,12 @@ def headline(job: Job) -> str:
             f"({describe(job)}, {usd(job.cost_micros)})")
 
 
+STAGE_EMOJI = {"waiting": ":hourglass_flowing_sand:", "queued": ":hourglass:",
+               "in_progress": ":movie_camera:", "downloading": ":inbox_tray:"}
+
+
 def stage_text(progress: Progress) -> str:
-    if progress.stage == "waiting":
-        where = f" (position {progress.position})" if progress.position else ""
-        return f":hourglass_flowing_sand: Waiting in line{where}"
-    if progress.stage == "queued":
-        return ":hourglass: Queued at the video service"
-    if progress.stage == "in_progress":
-        pct = f" {progress.percent}%" if progress.percent is not None else ""
-        return f":movie_camera: Making the video{pct}"
-    return ":inbox_tray: Downloading the video"
+    return f"{STAGE_EMOJI[progress.stage]} {progress.describe()}"
 
 
 def status(job: Job, line: str) -> str:

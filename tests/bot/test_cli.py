@@ -77,7 +77,7 @@ def test_generate_writes_the_video_and_prints_its_path_last(tmp_path, fake_api):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == str(tmp_path / "clips" / "rainbow.mp4")
     assert (tmp_path / "clips" / "rainbow.mp4").read_bytes() == sample_mp4()
-    assert "in progress" in done.stderr or "queued" in done.stderr
+    assert "Queued at the video service" in done.stderr and "Downloading the video" in done.stderr
     assert KEY not in done.stdout + done.stderr
     usage = json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)
     assert usage[0]["user"] == "ann" and usage[0]["team"] == "local"
