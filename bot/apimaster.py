@@ -26,9 +26,6 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20  # 1 MiB: few syscalls per video, flat memory whatever its size
-# Downloads at once per process: hundreds in parallel share the bandwidth, so every video
-# arrives late and each open socket buffers ~0.5 MB (see benchmarks/README.md).
-MAX_PARALLEL_DOWNLOADS = 8
 STATUS_ALIASES = {"succeeded": "completed", "success": "completed", "processing": "in_progress",
                   "running": "in_progress", "pending": "queued", "submitted": "queued",
                   "error": "failed", "cancelled": "failed"}
@@ -54,7 +51,9 @@ class ApiMasterClient:
         self.origin = URL(self.base).origin()
         self.limiter = limiter or RateLimiter(settings.api_requests_per_second)
         self.requests_sent = 0  # for the benchmark's requests-per-job figure
-        self._downloads = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
+        # Hundreds of downloads in parallel share the bandwidth, so every video arrives late
+        # and each open socket buffers ~0.5 MB (see benchmarks/README.md): queue them.
+        self._downloads = asyncio.Semaphore(max(1, settings.max_parallel_downloads))
 
     # -- the three calls -------------------------------------------------------------------
 

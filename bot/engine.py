@@ -173,6 +173,7 @@ class JobEngine:
         the deadline does."""
         assert job.task_id is not None
         delay = self.settings.poll_first_delay if first else 0.0
+        eta = FinishEstimate()
         while True:
             if delay:
                 if time.time() + delay >= deadline:
@@ -195,6 +196,11 @@ class JobEngine:
             stage: Stage = "in_progress" if state.status == "in_progress" else "queued"
             await events.progress(job, Progress(stage, state.progress))
             delay = state.poll_after or delay
+            # Poll again just after the predicted finish when it comes before the next
+            # regular poll: the video arrives sooner, at no more requests.
+            remaining = eta.remaining(state.progress, time.monotonic())
+            if remaining is not None and remaining < delay:
+                delay = max(remaining * 1.05 + 0.01, delay / 4)
 
     async def _deliver(self, job: Job, events: _Throttled) -> None:
         assert job.video_path is not None
@@ -224,6 +230,24 @@ class JobEngine:
         for name, value in fields.items():
             if hasattr(job, name):
                 setattr(job, name, value)
+
+
+class FinishEstimate:
+    """Predicts when a task finishes from how fast its percent has been rising."""
+
+    def __init__(self) -> None:
+        self.first: tuple[float, int] | None = None
+
+    def remaining(self, percent: int | None, now: float) -> float | None:
+        if percent is None or not 0 < percent < 100:
+            return None
+        if self.first is None:
+            self.first = (now, percent)
+            return None
+        since, start = self.first
+        if percent <= start or now <= since:
+            return None
+        return (100 - percent) * (now - since) / (percent - start)
 
 
 class _Throttled:

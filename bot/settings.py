@@ -40,6 +40,7 @@ class Settings:
     # Limits
     max_jobs_per_user: int = 2
     max_concurrent_jobs: int = 20
+    max_parallel_downloads: int = 8
     api_requests_per_second: float = 10.0
     max_prompt_chars: int = 4000
     # Budgets in dollars; None means no limit
@@ -106,6 +107,7 @@ class Settings:
             progress_min_interval=r.seconds("SORA_PROGRESS_INTERVAL", d.progress_min_interval),
             max_jobs_per_user=r.whole("SORA_MAX_JOBS_PER_USER", d.max_jobs_per_user),
             max_concurrent_jobs=r.whole("SORA_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs),
+            max_parallel_downloads=r.whole("SORA_MAX_DOWNLOADS", d.max_parallel_downloads),
             api_requests_per_second=r.seconds("SORA_API_RPS", d.api_requests_per_second),
             max_prompt_chars=r.whole("SORA_MAX_PROMPT_CHARS", d.max_prompt_chars),
             user_daily_usd=r.money("SORA_USER_DAILY_USD", d.user_daily_usd),

@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from bot.engine import FinishEstimate
 from bot.errors import InvalidRequest, QuotaExceeded
 from bot.models import Requester, VideoRequest
 from bot.runtime import open_runtime
@@ -185,3 +186,12 @@ async def test_a_job_resumed_after_its_deadline_is_still_collected(settings, sta
         await rt.engine.resume()
         job = await rt.engine.wait(accepted.job.id)
     assert job.status == "delivered" and events.videos == [sample_mp4()]
+
+
+def test_finish_estimate_needs_two_readings_of_rising_progress():
+    eta = FinishEstimate()
+    assert eta.remaining(None, 0.0) is None and eta.remaining(0, 0.5) is None
+    assert eta.remaining(20, 1.0) is None  # one reading: no rate yet
+    assert eta.remaining(20, 2.0) is None  # no rise: no estimate
+    assert eta.remaining(60, 3.0) == pytest.approx(2.0)  # 40 points in 2 s, 40 to go
+    assert eta.remaining(100, 4.0) is None
