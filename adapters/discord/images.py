@@ -10,7 +10,7 @@ from discord import app_commands
 
 from adapters.discord.jobs import first_image, requester, start, start_from_interaction
 from bot.errors import InvalidRequest, QuotaExceeded
-from bot.models import VideoRequest
+from bot.models import Requester, VideoRequest
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,6 +46,13 @@ def _matches(emoji: discord.PartialEmoji, wanted: str) -> bool:
     return str(emoji) == wanted or emoji.name == wanted.strip(":")
 
 
+def _already_started(bot: SoraBot, who: Requester, message_id: int) -> bool:
+    """Removing and re-adding a reaction must not pay for the same video twice; a failed
+    job may be tried again."""
+    return any(job.origin.get("reply_to") == message_id and job.status != "failed"
+               for job in bot.engine.jobs(team=who.team, user=who.user, limit=50))
+
+
 async def on_reaction(bot: SoraBot, event: discord.RawReactionActionEvent) -> None:
     """Start image-to-video from the reacted-to message, charged to the member who reacted."""
     member = event.member
@@ -70,10 +77,15 @@ async def on_reaction(bot: SoraBot, event: discord.RawReactionActionEvent) -> No
                 "intent). Use the message's Apps menu: “Animate with Sora”.")
             await channel.send(f"<@{member.id}> {why}", reference=reply, allowed_mentions=mention)
         return
+    who = requester(event.guild_id, member)
+    if _already_started(bot, who, message.id):
+        log.info("Reaction by %s on %s ignored: a job for it is already made or running",
+                 member.id, message.id)
+        return
     guild = bot.get_guild(event.guild_id)
     try:
         await start(bot, image_request(bot.settings, message.content, image.url),
-                    requester(event.guild_id, member), channel_id=event.channel_id,
+                    who, channel_id=event.channel_id,
                     filesize_limit=guild.filesize_limit if guild else None, reply_to=message.id)
     except (InvalidRequest, QuotaExceeded) as exc:
         await channel.send(f"<@{member.id}> {exc.user_message}", reference=reply, allowed_mentions=mention)

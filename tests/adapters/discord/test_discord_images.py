@@ -29,7 +29,10 @@ async def test_reaction_animates_the_image_replying_to_it(bot, fake: FakeDiscord
     async with bot() as rt:
         await fake.react(target, "🎬", user_id=55, user_name="carol")
         upload = (await fake.wait_for(fake.uploads))[0]
-        job = rt.engine.jobs()[0]
+        await fake.react(target, "🎬", user_id=55, user_name="carol")  # removed and added again
+        await fake.wait_for(lambda: len(fake.find("GET", rf"/channels/\d+/messages/{target['id']}")) == 2)
+        await asyncio.sleep(0.1)
+        [job] = rt.engine.jobs()  # one video, paid once
 
     submit = stand_in.state.submits()[0]
     assert submit["image_urls"] == [target["attachments"][0]["url"]]
