@@ -19,6 +19,8 @@ class Where:
     channel: str
     thread_ts: str | None = None
     response_url: str | None = None
+    #: The message a reaction job animates, to start one job per member and message.
+    source_ts: str | None = None
 
 
 async def start_job(ctx: SlackContext, request: VideoRequest, requester: Requester, where: Where) -> str:
@@ -27,6 +29,8 @@ async def start_job(ctx: SlackContext, request: VideoRequest, requester: Request
     origin: dict[str, str] = {"channel": where.channel}
     if where.thread_ts:
         origin["thread_ts"] = where.thread_ts
+    if where.source_ts:
+        origin["source_ts"] = where.source_ts
     events = SlackJobEvents(ctx, origin, respond_url=where.response_url)
     accepted = await ctx.runtime.engine.submit(request, requester, events, origin=origin)
     job = accepted.job

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}
 IMAGE_EXTENSIONS = {"png", "jpg", "jpeg", "webp"}
+ALREADY_STARTED = ("You have already animated this message: the video is in its thread or on "
+                   "its way. Nothing new was started or charged.")
 NO_IMAGE = "That message has no PNG, JPEG or WebP image, so there is nothing to animate."
 
 
@@ -55,6 +57,9 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
             await tell("I cannot read that message. Invite me to the channel and react again.")
             return
         thread_ts = message.get("thread_ts") or ts
+        if already_started(ctx, team, user, channel, ts):
+            await tell(ALREADY_STARTED)
+            return
         file = await image_file(client, message)
         if file is None:
             if ctx.settings.reaction_explain_no_image:
@@ -64,7 +69,8 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
             await tell(NO_PUBLIC_URL_MESSAGE)
             return
         s = ctx.settings
-        request = VideoRequest(prompt=s.reaction_prompt, model=s.reaction_model,
+        prompt = " ".join((message.get("text") or "").split()) or s.reaction_prompt
+        request = VideoRequest(prompt=prompt[:s.max_prompt_chars], model=s.reaction_model,
                                duration=s.reaction_duration, aspect=None)
         check_budget(ctx, team, user, request)  # before fetching and hosting the image
         image = await download_slack_image(
@@ -72,7 +78,7 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
             s.slack_bot_token, api_url=s.slack_api_url)
         request = replace(request, image_url=ctx.links.publish(image))
         requester = Requester("slack", team, user, await user_name(client, user))
-        await tell(await start_job(ctx, request, requester, Where(channel, thread_ts)))
+        await tell(await start_job(ctx, request, requester, Where(channel, thread_ts, source_ts=ts)))
     except SoraError as exc:
         await tell(exc.user_message)
     except SlackApiError as exc:
@@ -81,6 +87,14 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
     except Exception:
         log.exception("Reaction job from %s/%s failed", channel, ts)
         await tell("Something went wrong on the bot's side. Please try again; an admin can check the logs.")
+
+
+def already_started(ctx: SlackContext, team: str, user: str, channel: str, ts: str) -> bool:
+    """Removing and re-adding the reaction must not pay for the same video twice; a failed
+    job may be tried again."""
+    return any(job.origin.get("source_ts") == ts and job.origin.get("channel") == channel
+               and job.status != "failed"
+               for job in ctx.runtime.engine.jobs(team=team, user=user, limit=50))
 
 
 def check_budget(ctx: SlackContext, team: str, user: str, request: VideoRequest) -> None:

@@ -3,7 +3,7 @@ link is what goes upstream in `image_urls`."""
 from __future__ import annotations
 
 from adapters.slack.media import NO_PUBLIC_URL_MESSAGE, SCOPE_MESSAGE
-from adapters.slack.reactions import NO_IMAGE
+from adapters.slack.reactions import ALREADY_STARTED, NO_IMAGE
 from bot.settings import Settings
 from tests.adapters.slack.conftest import CHANNEL, JPEG, PNG, Bot, reaction
 from tests.fakes.slack import TEAM_ID
@@ -23,6 +23,7 @@ async def test_reaction_serves_the_image_and_sends_its_link(bot: Bot, stand_in) 
     job = await bot.rt.engine.wait(job.id)
     assert job.status == "delivered" and job.requester.user == "UBOSS"  # the reactor pays
     assert (job.request.model, job.request.duration) == ("sora-2", 4)
+    assert job.request.prompt == "look at my cat"  # the message's text is the prompt
 
     [submit] = stand_in.state.submits()
     [link] = submit["image_urls"]
@@ -67,7 +68,11 @@ async def test_other_emoji_and_duplicate_deliveries_are_ignored(bot: Bot, stand_
     await bot.event(reaction("UANN", CHANNEL, ts), event_id="Ev2")
     await bot.event(reaction("UANN", CHANNEL, ts), event_id="Ev2")  # Slack's retry
     await bot.fake.wait_for(lambda: bot.fake.calls_to("files.completeUploadExternal"))
-    assert len(stand_in.state.submits()) == 1
+    await bot.fake.wait_for(lambda: _ephemerals(bot))  # "Making your video ..."
+    await bot.event(reaction("UANN", CHANNEL, ts), event_id="Ev3")  # removed and added again
+    await bot.fake.wait_for(lambda: len(_ephemerals(bot)) == 2)
+    assert _ephemerals(bot)[1]["text"] == ALREADY_STARTED
+    assert len(stand_in.state.submits()) == 1 and len(bot.rt.engine.jobs()) == 1
 
 
 async def test_message_without_image_is_explained(bot: Bot) -> None:
