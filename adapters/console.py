@@ -6,6 +6,7 @@ import asyncio
 import logging
 import shlex
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
@@ -60,10 +61,11 @@ async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
     if resumed:
         events.say(f"Resuming {len(resumed)} unfinished job(s).")
     events.say(HELP)
+    lines = _read_lines(stdin)
     while True:
         out.write("sora> ")
         out.flush()
-        line = await asyncio.to_thread(stdin.readline)
+        line = await anext(lines, "")
         if not line:  # end of input: let running jobs finish
             break
         line = line.strip()
@@ -85,6 +87,20 @@ async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
     for job in pending:
         await rt.engine.wait(job.id)
     return 0
+
+
+async def _read_lines(stdin: TextIO) -> AsyncIterator[str]:
+    """Lines from stdin without a blocked thread, so Ctrl-C stops the console at once."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except (ValueError, OSError):  # a regular file (`< prompts.txt`): plain reads are fine
+        while line := stdin.readline():
+            yield line
+        return
+    while line_bytes := await reader.readline():
+        yield line_bytes.decode(errors="replace")
 
 
 async def _make(rt: Runtime, parser: argparse.ArgumentParser, line: str,

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -42,24 +44,37 @@ async def run(settings: Settings) -> int:
     if chat and settings.uses_stand_in:
         raise ConfigError(f"APIMASTER_API_KEY is not set: the {' and '.join(chat)} bot needs a real "
                           "APIMaster key. Add it to .env (see .env.example).")
+    _stop_on_sigterm()
     if not chat:
         from adapters import console
 
         async with open_runtime(settings) as rt:
             return await console.serve(rt)
     async with open_runtime(settings) as rt:
-        services = []
-        if settings.discord_token:
-            from adapters import discord as discord_adapter
-
-            services.append(discord_adapter.serve(rt))
-        if settings.slack_bot_token:
-            from adapters import slack as slack_adapter
-
-            services.append(slack_adapter.serve(rt))
         log.info("Starting %s", " and ".join(chat))
-        await asyncio.gather(*services)
+        try:
+            # A TaskGroup: when one adapter cannot start, the other is stopped too.
+            async with asyncio.TaskGroup() as group:
+                if settings.discord_token:
+                    from adapters import discord as discord_adapter
+
+                    group.create_task(discord_adapter.serve(rt))
+                if settings.slack_bot_token:
+                    from adapters import slack as slack_adapter
+
+                    group.create_task(slack_adapter.serve(rt))
+        except* ConfigError as errors:
+            raise errors.exceptions[0] from None
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """A platform's stop (Procfile, Docker) sends SIGTERM: wind down as for Ctrl-C, so
+    connections close cleanly; unfinished jobs resume at the next start either way."""
+    main_task = asyncio.current_task()
+    if main_task is not None:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
 
 
 if __name__ == "__main__":

@@ -252,6 +252,9 @@ def _raise_for(status: int, data: dict[str, Any], retry_after: str | None) -> No
         with contextlib.suppress(TypeError, ValueError):
             seconds = float(retry_after)  # type: ignore[arg-type]
         raise RateLimited(retry_after=seconds)
+    if status == 404:
+        raise UpstreamRejected("The video service does not know this job or address (HTTP 404). "
+                               "If it keeps happening, an admin should check APIMASTER_BASE_URL.")
     if status >= 500:
         raise UpstreamError()
     raise UpstreamRejected(f"The video service answered with an unexpected error (HTTP {status}).")

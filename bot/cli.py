@@ -259,6 +259,7 @@ def jobs(rt: Runtime, args: argparse.Namespace) -> int:
 def run_sync(coro: Any) -> int:
     try:
         return asyncio.run(coro)
-    except KeyboardInterrupt:
-        print("Interrupted; unfinished jobs continue with `sora-bot resume`.", file=sys.stderr)
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM in `run`
+        print("Stopped. Unfinished jobs resume at the next `sora-bot run` or `sora-bot resume`.",
+              file=sys.stderr)
         return 130
