@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -19,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    load_dotenv()  # .env in the working directory; real environment variables win
+    # .env in the working directory (not beside the installed code); the environment wins.
+    load_dotenv(Path.cwd() / ".env")
     parser, sub = cli.build_parser()
     sub.add_parser("run", help="start the Discord and/or Slack bots, or the console without tokens")
     args = parser.parse_args(argv)

@@ -181,3 +181,22 @@ def test_chat_adapters_refuse_to_start_without_a_key(tmp_path):
     assert done.returncode == 2
     assert "APIMASTER_API_KEY is not set" in done.stderr and "Discord" in done.stderr
     assert "x.y.z" not in done.stderr
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path):
+    proc = subprocess.Popen([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path), text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert "stand-in" in proc.stdout.readline()  # up and waiting for a prompt
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    assert "Unfinished jobs resume at the next" in err and "Traceback" not in err
+
+
+def test_settings_come_from_dot_env_in_the_working_directory(tmp_path):
+    (tmp_path / ".env").write_text("SORA_USER_DAILY_USD=1.00\n")
+    env = _env(tmp_path)
+    refused = sora(tmp_path, "generate", "x", "--duration", "16", env=env)  # $1.28 > $1.00
+    assert refused.returncode == 1 and "left of $1.00" in refused.stderr
+    env["SORA_USER_DAILY_USD"] = "2.00"  # the real environment wins
+    assert sora(tmp_path, "generate", "x", "--duration", "16", env=env).returncode == 0
