@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack import texts
 from adapters.slack.context import SlackContext
-from bot.errors import SoraError
+from bot.errors import DeliveryFailed, SoraError
 from bot.models import Job, Progress
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class SlackJobEvents:
             log.error("Uploading job %s to %s failed: %s", job.id, self.channel, code)
             await self._update(job, texts.status(
                 job, f":warning: The video was made but Slack refused the upload ({code})."))
-            raise
+            raise DeliveryFailed(f"Slack refused the upload ({code}).") from exc
         await self._update(job, texts.status(job, ":white_check_mark: Done: the video is below."))
 
     async def failed(self, job: Job, error: SoraError) -> None:

@@ -66,6 +66,16 @@ async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot
     assert bot.fake.calls_to("files.completeUploadExternal") == []
 
 
+async def test_a_refused_upload_is_shown_and_recorded(bot: Bot) -> None:
+    bot.fake.fail["files.completeUploadExternal"] = "not_in_channel"
+    await bot.command("a cat")
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    status = bot.fake.message(CHANNEL, job.origin["message_ts"])
+    assert "Slack refused the upload (not_in_channel)" in status["text"]
+    assert (job.status, job.error) == ("delivered", "Slack refused the upload (not_in_channel).")
+    assert bot.rt.store.ledger_state(job.id) == "spent"  # made and paid for upstream
+
+
 async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
     assert (await bot.command("a cat", secret="wrong-secret")).status == 401
     assert (await bot.command("a cat", timestamp=int(time.time()) - 600)).status == 401
