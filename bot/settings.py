@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from bot.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://apimaster.ai/v1"
+N = TypeVar("N", int, float)
 
 # Dollars per second of video, by (model, resolution). The one place prices live;
 # SORA_PRICES overrides entries ("sora-2-pro:1080p=0.60,sora-2:720p=0.10").
@@ -150,15 +152,7 @@ class _Reader:
 
     def seconds(self, name: str, default: float) -> float:
         raw = self.text(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
-        if value < 0:
-            raise ConfigError(f"{name} must not be negative.")
-        return value
+        return default if raw is None else _non_negative(name, raw, float, "a number of seconds")
 
     def whole(self, name: str, default: int) -> int:
         value = self.optional_whole(name)
@@ -166,15 +160,7 @@ class _Reader:
 
     def optional_whole(self, name: str) -> int | None:
         raw = self.text(name)
-        if raw is None:
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
-        if value < 0:
-            raise ConfigError(f"{name} must not be negative.")
-        return value
+        return None if raw is None else _non_negative(name, raw, int, "a whole number")
 
     def money(self, name: str, default: float | None) -> float | None:
         if name not in self.env:
@@ -182,13 +168,7 @@ class _Reader:
         raw = self.env[name].strip().lstrip("$")
         if raw.lower() in ("", "none", "unlimited", "off"):
             return None
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be an amount in dollars such as 5.00, not {raw!r}.") from None
-        if value < 0:
-            raise ConfigError(f"{name} must not be negative.")
-        return value
+        return _non_negative(name, raw, float, "an amount in dollars such as 5.00")
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self.text(name)
@@ -199,6 +179,16 @@ class _Reader:
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -> N:
+    try:
+        value = convert(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {what}, not {raw!r}.") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative.")
+    return value
 
 
 def _prices(raw: str | None) -> dict[tuple[str, str], float]:

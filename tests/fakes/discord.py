@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.server import LoopbackServer
+
 API = "/api/v10"
 MIB = 1024 * 1024
 MANAGE_GUILD = 1 << 5
@@ -50,7 +52,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
-class FakeDiscord:
+class FakeDiscord(LoopbackServer):
     """One guild with one text channel, a bot application and a gateway that can push events."""
 
     APP_ID = 1000
@@ -68,8 +70,6 @@ class FakeDiscord:
         self._seq = itertools.count(1)
         self._ws: web.WebSocketResponse | None = None
         self._ready = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # -- server ----------------------------------------------------------------------------
 
@@ -77,18 +77,13 @@ class FakeDiscord:
         app = web.Application(client_max_size=64 * MIB)
         app.router.add_get("/gw", self._gateway)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await self._serve(app)
         return self
 
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._stop()
 
     @property
     def api_base(self) -> str:

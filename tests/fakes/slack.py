@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.server import LoopbackServer
+
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
 TEAM_ID = "T0TEAM"
@@ -40,7 +42,7 @@ class FakeFile:
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Start with `await fake.start()`; `url` is the Web API base for AsyncWebClient."""
 
     calls: list[Call] = field(default_factory=list)
@@ -56,11 +58,9 @@ class FakeSlack:
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_ready = asyncio.Event()
         self._changed = asyncio.Condition()
-        self.port = 0
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -72,18 +72,13 @@ class FakeSlack:
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await self._serve(app)
         return self
 
     async def close(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._stop()
 
     @property
     def base(self) -> str:
