@@ -250,7 +250,7 @@ async def run_sdk(args: argparse.Namespace, base_url: str, workdir: Path, figure
                 async with client.videos.with_streaming_response.download_content(video.id) as resp:
                     await resp.stream_to_file(path)
             deliveries.delivered(video.id, path)
-        except Exception as exc:  # noqa: BLE001 - counted and shown, the run goes on
+        except Exception as exc:
             figures.failed += 1
             figures.errors.append(f"job {i}: {type(exc).__name__}: {exc}"[:300])
 
@@ -312,9 +312,9 @@ def run_side(args: argparse.Namespace) -> Figures:
         runner = {"ours": run_ours, "sdk": run_sdk, "floor": run_floor}[args.only]
         # Import what the side needs before measuring, so start RSS and CPU are comparable.
         if args.only in ("ours", "floor"):
-            import bot.runtime  # noqa: F401
+            import bot.runtime
         else:
-            import openai  # noqa: F401
+            import openai
         figures.start_rss_mb = current_rss_mb()
         user0, sys0 = cpu_times()
         figures.wall_s = asyncio.run(runner(args, stand_in.base_url, workdir, figures, deliveries))

@@ -198,7 +198,7 @@ class ApiMasterClient:
             except aiohttp.ClientConnectorError as exc:
                 error: SoraError = UpstreamError("The video service could not be reached.")
                 log.debug("connect failed: %s", exc)
-            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 error = UpstreamError("The connection to the video service failed or timed out.")
                 if not idempotent:
                     raise error from exc

@@ -88,8 +88,8 @@ class Budgets:
             raise QuotaExceeded(refusal(status, job["cost_micros"]))
         return status
 
-    def set(self, team: str, user: str | None, daily: float | None | object = KEEP,
-            monthly: float | None | object = KEEP) -> None:
+    def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
+            monthly: float | object | None = KEEP) -> None:
         """Set caps in dollars for a member, or for the whole team when `user` is None."""
         if daily is KEEP and monthly is KEEP:
             raise InvalidRequest("Give a daily and/or monthly amount in dollars.")

@@ -153,7 +153,7 @@ class Store:
                 self._update_job(job_id, job_fields)
             return cursor.rowcount == 1
 
-    def set_quota(self, team: str, user: str, daily: int | None | object, monthly: int | None | object) -> None:
+    def set_quota(self, team: str, user: str, daily: int | object | None, monthly: int | object | None) -> None:
         """Set a cap for a member (user) or the whole team (user ''). Pass `KEEP` to leave one."""
         current = self.db["quotas"].get((team, user)) if self._has_quota(team, user) else {}
         row = {

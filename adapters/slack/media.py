@@ -84,7 +84,7 @@ async def download_slack_image(
                 data += chunk
                 if len(data) > max_bytes:
                     raise ImageError(_too_big(max_bytes))
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         log.warning("Slack file download failed", exc_info=True)
         raise ImageError("The image could not be downloaded from Slack. Please try again.") from None
     body = bytes(data)

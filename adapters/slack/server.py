@@ -62,7 +62,7 @@ class SlackService:
         except SlackApiError as exc:
             raise ConfigError(f"Slack refused SLACK_BOT_TOKEN ({slack_error(exc)}). Check the bot token "
                               "and that the app is installed in the workspace.") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("Cannot reach the Slack Web API yet (%s); carrying on", type(exc).__name__)
             return
         if self.socket_mode:

@@ -15,7 +15,7 @@ async def _job_id(bot: Bot) -> str:
     return jobs[0].id
 
 
-async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> None:
     started = time.monotonic()
     resp = await bot.command("a red fox running --duration 8 through snow")
     assert resp.status == 200 and time.monotonic() - started < 3
@@ -45,7 +45,7 @@ async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> N
         assert part in comment
 
 
-async def test_bad_flags_are_ephemeral_and_nothing_is_stored(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_bad_flags_are_ephemeral_and_nothing_is_stored(bot: Bot, stand_in) -> None:
     await bot.command("a cat --fast")
     await bot.command("a cat --resolution 1080p")
     replies = await bot.replies(2)
@@ -55,7 +55,7 @@ async def test_bad_flags_are_ephemeral_and_nothing_is_stored(bot: Bot, stand_in)
     assert bot.rt.engine.jobs(team=TEAM_ID) == [] and stand_in.state.submits() == []
 
 
-async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot, stand_in) -> None:
     stand_in.state.fail("submit", "400")
     await bot.command("a cat")
     job = await bot.rt.engine.wait(await _job_id(bot))
@@ -117,14 +117,14 @@ async def test_non_admin_cannot_change_budgets(bot: Bot) -> None:
     assert "of $1.50" in (await bot.replies(5))[4]
 
 
-async def test_admin_from_settings_list(bot: Bot, slack_settings) -> None:  # noqa: ANN001
+async def test_admin_from_settings_list(bot: Bot, slack_settings) -> None:
     bot.rt.settings = slack_settings.with_(slack_admin_user_ids=frozenset({"UANN"}))
     # The context reads settings from the runtime, so the list applies at once.
     await bot.command("quota set --user UANN --daily 2", user="UANN")
     assert "daily $2.00" in (await bot.replies())[0]
 
 
-async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot, stand_in) -> None:
     bot.fake.fail["chat.postMessage"] = "not_in_channel"
     await bot.command("a cat")
     replies = await bot.replies(2)
@@ -138,7 +138,7 @@ async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot
     assert job.id in listing and "failed" in listing and "a cat" in listing
 
 
-async def test_secrets_never_reach_logs_or_messages(bot: Bot, stand_in, caplog) -> None:  # noqa: ANN001
+async def test_secrets_never_reach_logs_or_messages(bot: Bot, stand_in, caplog) -> None:
     import logging
 
     from tests.adapters.slack.conftest import PNG, SECRET, reaction

@@ -54,7 +54,7 @@ async def test_empty_command_opens_the_modal(bot: Bot) -> None:
     assert json.loads(view["private_metadata"]) == {"channel": CHANNEL}
 
 
-async def test_modal_submission_starts_the_job(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_modal_submission_starts_the_job(bot: Bot, stand_in) -> None:
     status, _ = await _submit(bot, submission("a paper boat", "sora-2-pro", "8", "1080p", "9:16"))
     assert status == 200
     await bot.fake.wait_for(lambda: bot.fake.calls_to("files.completeUploadExternal"))
@@ -67,7 +67,7 @@ async def test_modal_submission_starts_the_job(bot: Bot, stand_in) -> None:  # n
     assert note.args["user"] == "UANN" and "Estimated cost $4.48" in note.args["text"]
 
 
-async def test_modal_invalid_combination_shows_field_error(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_modal_invalid_combination_shows_field_error(bot: Bot, stand_in) -> None:
     status, text = await _submit(bot, submission("a cat", "sora-2", "4", "1080p"))
     assert status == 200
     body = json.loads(text)

@@ -13,7 +13,7 @@ def _ephemerals(bot: Bot) -> list[dict]:
     return [c.args for c in bot.fake.calls_to("chat.postEphemeral")]
 
 
-async def test_reaction_serves_the_image_and_sends_its_link(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_reaction_serves_the_image_and_sends_its_link(bot: Bot, stand_in) -> None:
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "look at my cat", [bot.fake.file_object(f)])
     resp = await bot.event(reaction("UBOSS", CHANNEL, ts))
@@ -40,7 +40,7 @@ async def test_reaction_serves_the_image_and_sends_its_link(bot: Bot, stand_in) 
     assert note["user"] == "UBOSS" and "Estimated cost $0.32" in note["text"]
 
 
-async def test_reaction_on_a_thread_reply_with_a_stub_file(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_reaction_on_a_thread_reply_with_a_stub_file(bot: Bot, stand_in) -> None:
     root = bot.fake.add_message(CHANNEL, "UANN", "thread root")
     f = bot.fake.add_file("dog.jpg", "image/jpeg", JPEG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "dog", [bot.fake.file_object(f, partial=True)], thread_ts=root)
@@ -51,7 +51,7 @@ async def test_reaction_on_a_thread_reply_with_a_stub_file(bot: Bot, stand_in) -
     assert stand_in.state.submits()[0]["image_urls"][0].startswith(f"{bot.url}/media/")
 
 
-async def test_missing_files_read_scope_says_so(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_missing_files_read_scope_says_so(bot: Bot, stand_in) -> None:
     f = bot.fake.add_file("cat.png", "image/png", PNG, login_page=True)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
     await bot.event(reaction("UANN", CHANNEL, ts))
@@ -61,7 +61,7 @@ async def test_missing_files_read_scope_says_so(bot: Bot, stand_in) -> None:  # 
     assert bot.rt.engine.jobs() == [] and stand_in.state.submits() == []
 
 
-async def test_other_emoji_and_duplicate_deliveries_are_ignored(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_other_emoji_and_duplicate_deliveries_are_ignored(bot: Bot, stand_in) -> None:
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
     await bot.event(reaction("UANN", CHANNEL, ts, emoji="thumbsup"), event_id="Ev1")
@@ -82,7 +82,7 @@ async def test_message_without_image_is_explained(bot: Bot) -> None:
     assert _ephemerals(bot)[0]["text"] == NO_IMAGE
 
 
-async def test_without_public_base_url_says_what_to_set(slack_settings: Settings, fake_slack, stand_in) -> None:  # noqa: ANN001
+async def test_without_public_base_url_says_what_to_set(slack_settings: Settings, fake_slack, stand_in) -> None:
     import aiohttp
 
     from adapters.slack import SlackService
@@ -105,7 +105,7 @@ async def test_without_public_base_url_says_what_to_set(slack_settings: Settings
             await service.stop()
 
 
-async def test_over_budget_reaction_is_refused_before_fetching(bot: Bot, stand_in) -> None:  # noqa: ANN001
+async def test_over_budget_reaction_is_refused_before_fetching(bot: Bot, stand_in) -> None:
     bot.rt.budgets.set(TEAM_ID, "UANN", daily=0.10)
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])

@@ -32,7 +32,7 @@ async def serving(settings: Settings) -> AsyncIterator[Runtime]:
                 await task
 
 
-async def _until(predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
+async def _until(predicate, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
@@ -40,7 +40,7 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
 
 
 async def test_slash_command_over_socket_mode(socket_settings: Settings, fake_slack: FakeSlack,
-                                              stand_in) -> None:  # noqa: ANN001
+                                              stand_in) -> None:
     async with serving(socket_settings) as rt:
         ack = await fake_slack.send_envelope("slash_commands", command_payload(fake_slack, "a cat --pro"))
         assert "envelope_id" in ack
@@ -52,7 +52,7 @@ async def test_slash_command_over_socket_mode(socket_settings: Settings, fake_sl
 
 
 async def test_restart_mid_job_delivers_once(socket_settings: Settings, fake_slack: FakeSlack,
-                                             stand_in) -> None:  # noqa: ANN001
+                                             stand_in) -> None:
     stand_in.state.job_seconds = 1.0
     async with serving(socket_settings) as rt:
         await fake_slack.send_envelope("slash_commands", command_payload(fake_slack, "a slow sunrise"))
