@@ -31,8 +31,7 @@ class ConsoleEvents:
         print(text, file=self.out, flush=True)
 
     async def accepted(self, job: Job) -> None:
-        self.say(f"[{job.id}] accepted: {job.request.model} {job.request.duration}s, "
-                 f"{usd(job.cost_micros)}")
+        pass  # the prompt already answered "Started ...: cost"
 
     async def progress(self, job: Job, progress: Progress) -> None:
         self.say(f"[{job.id}] {progress.describe()}")
@@ -83,7 +82,11 @@ async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
                 events.say(f"{job.id}  {job.status:<10} {usd(job.cost_micros):>7}  {job.request.prompt[:60]}")
         else:
             await _make(rt, parser, line, requester, events)
-    pending = [j for j in rt.engine.jobs(limit=100) if j.status not in ("delivered", "failed")]
+    pending = [j for j in rt.engine.jobs(limit=100)
+               if j.status not in ("delivered", "failed") and j.requester.platform == PLATFORM]
+    if pending:
+        events.say(f"Waiting for {len(pending)} running job(s); Ctrl-C stops now and they "
+                   "resume at the next start.")
     for job in pending:
         await rt.engine.wait(job.id)
     return 0
