@@ -312,9 +312,9 @@ def run_side(args: argparse.Namespace) -> Figures:
         runner = {"ours": run_ours, "sdk": run_sdk, "floor": run_floor}[args.only]
         # Import what the side needs before measuring, so start RSS and CPU are comparable.
         if args.only in ("ours", "floor"):
-            import bot.runtime
+            import bot.runtime  # noqa: F401  (preloaded on purpose)
         else:
-            import openai
+            import openai  # noqa: F401  (preloaded on purpose)
         figures.start_rss_mb = current_rss_mb()
         user0, sys0 = cpu_times()
         figures.wall_s = asyncio.run(runner(args, stand_in.base_url, workdir, figures, deliveries))

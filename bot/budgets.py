@@ -10,6 +10,8 @@ from bot.models import to_micros, usd
 from bot.settings import Settings
 from storage.store import KEEP, Limits, Store, Usage, Windows, now_iso
 
+__all__ = ["KEEP", "BudgetStatus", "Budgets"]  # KEEP: "leave this cap as it is"
+
 
 def windows(now: dt.datetime) -> Windows:
     now = now.astimezone(dt.UTC)
@@ -87,6 +89,12 @@ class Budgets:
         if not ok:
             raise QuotaExceeded(refusal(status, job["cost_micros"]))
         return status
+
+    def ensure_room(self, team: str, user: str, cost: int) -> None:
+        """Raise QuotaExceeded early, before costly work; `reserve()` checks again atomically."""
+        status = self.status(team, user)
+        if not status.usage.fits(cost):
+            raise QuotaExceeded(refusal(status, cost))
 
     def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
             monthly: float | object | None = KEEP) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bot import stand_in
+from bot.budgets import KEEP
 from bot.errors import InvalidRequest, SoraError
 from bot.models import Job, Progress, Requester, VideoRequest, usd
 from bot.runtime import STAND_IN_NOTICE, Runtime, open_runtime
 from bot.settings import Settings
 from bot.validation import validate
-from storage.store import KEEP
 
 PLATFORM = "cli"
 

@@ -8,7 +8,7 @@ from discord import app_commands
 
 from bot.errors import InvalidRequest
 from bot.models import usd
-from storage.store import KEEP
+from bot.budgets import KEEP
 
 if TYPE_CHECKING:
     from adapters.discord.client import SoraBot

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.context import SlackContext
 from adapters.slack.events import slack_error
-from adapters.slack.flags import KEEP, parse_quota
+from adapters.slack.flags import parse_quota
 from bot.models import usd
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,8 @@ async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, us
     budgets = ctx.runtime.budgets
     who = f"<@{q.user}>" if q.user else "the whole workspace"
     if q.action == "set":
-        changes = {k: v for k, v in (("daily", q.daily), ("monthly", q.monthly)) if v is not KEEP}
-        budgets.set(team, q.user, **changes)
-        log.info("Quota set by %s for %s/%s: %s", user_id, team, q.user or "*", changes)
+        budgets.set(team, q.user, daily=q.daily, monthly=q.monthly)
+        log.info("Quota set by %s for %s/%s", user_id, team, q.user or "*")
         return f"Budget for {who} updated. " + _describe(budgets.quotas(team), q.user)
     if q.action == "clear":
         gone = budgets.clear(team, q.user)

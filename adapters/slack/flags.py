@@ -5,11 +5,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.budgets import KEEP
 from bot.errors import InvalidRequest
 from bot.models import VideoRequest
 
-#: Marks a quota field the admin did not give (leave it as it is).
-KEEP: Any = object()
 
 OPTIONS_HELP = (
     "Options: --model sora-2|sora-2-pro, --duration 4|8|12|16|20, --resolution 720p|1024p|1080p, "

@@ -14,8 +14,7 @@ from adapters.slack.context import SlackContext
 from adapters.slack.events import slack_error
 from adapters.slack.jobs import Where, start_job
 from adapters.slack.media import NO_PUBLIC_URL_MESSAGE, download_slack_image
-from bot.budgets import refusal
-from bot.errors import QuotaExceeded, SoraError
+from bot.errors import SoraError
 from bot.models import Requester, VideoRequest
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,8 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
         prompt = " ".join((message.get("text") or "").split()) or s.reaction_prompt
         request = VideoRequest(prompt=prompt[:s.max_prompt_chars], model=s.reaction_model,
                                duration=s.reaction_duration, aspect=None)
-        check_budget(ctx, team, user, request)  # before fetching and hosting the image
+        _, cost = ctx.runtime.engine.quote(request)
+        ctx.runtime.budgets.ensure_room(team, user, cost)  # before fetching and hosting the image
         image = await download_slack_image(
             ctx.runtime.session, file.get("url_private_download") or file["url_private"],
             s.slack_bot_token, api_url=s.slack_api_url)
@@ -95,14 +95,6 @@ def already_started(ctx: SlackContext, team: str, user: str, channel: str, ts: s
     return any(job.origin.get("source_ts") == ts and job.origin.get("channel") == channel
                and job.status != "failed"
                for job in ctx.runtime.engine.jobs(team=team, user=user, limit=50))
-
-
-def check_budget(ctx: SlackContext, team: str, user: str, request: VideoRequest) -> None:
-    """Raise QuotaExceeded early; submit() checks again atomically."""
-    _, cost = ctx.runtime.engine.quote(replace(request, image_url="https://placeholder.invalid/i.png"))
-    status = ctx.runtime.budgets.status(team, user)
-    if not status.usage.fits(cost):
-        raise QuotaExceeded(refusal(status, cost))
 
 
 async def find_message(client: AsyncWebClient, channel: str, ts: str) -> dict[str, Any] | None:

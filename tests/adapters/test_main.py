@@ -10,9 +10,7 @@ import pytest
 from adapters.main import run
 from bot.errors import ConfigError
 from bot.settings import Settings
-# The adapters' own fixtures, shared here (importing a fixture makes it available).
-from tests.adapters.discord.conftest import DISCORD_TOKEN, discord_settings, fake  # noqa: F401
-from tests.adapters.slack.conftest import fake_slack, slack_settings  # noqa: F401
+from tests.adapters.conftest import DISCORD_TOKEN
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 

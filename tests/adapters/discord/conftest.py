@@ -6,32 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import discord
 import pytest
 
 from adapters.discord import serve
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from tests.fakes.discord import FakeDiscord
-
-DISCORD_TOKEN = "discord-bot-token-SECRET-4b1d"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-def discord_settings(settings: Settings, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    # serve() points discord.py at the fake process-wide; put the real endpoints back after.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY",
-                        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    return settings.with_(discord_token=DISCORD_TOKEN, discord_api_base=fake.api_base,
-                          discord_gateway_url=fake.gateway_url)
 
 
 @contextlib.asynccontextmanager

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from tests.adapters.discord.conftest import DISCORD_TOKEN
+from tests.adapters.conftest import DISCORD_TOKEN
 from tests.conftest import TEST_KEY
 from tests.fakes.discord import MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord
 

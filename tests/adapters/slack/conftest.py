@@ -3,7 +3,6 @@ running in HTTP mode against the fake and the APIMaster stand-in."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,43 +16,17 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.slack import SlackService
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
-from tests.fakes.slack import BOT_TOKEN, TEAM_ID, FakeSlack
+from tests.adapters.conftest import SECRET
+from tests.fakes.slack import TEAM_ID, FakeSlack
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 
 
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
-    fake.add_user("UANN", "ann")
-    fake.add_user("UBOSS", "boss", admin=True)
-    try:
-        yield fake
-    finally:
-        await fake.close()
-
-
 # ---- the adapter running against the fakes ---------------------------------------------
 
-SECRET = "test-signing-secret-4f2a"
 CHANNEL = "C0GENERAL"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def slack_settings(settings: Settings, fake_slack: FakeSlack) -> Settings:
-    port = free_port()
-    return settings.with_(
-        slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake_slack.url,
-        port=port, public_base_url=f"http://127.0.0.1:{port}", public_link_ttl=60.0,
-    )
 
 
 @dataclass

@@ -10,7 +10,12 @@ import pytest
 from aiohttp import web
 
 from adapters.slack.media import (
-    MAX_IMAGE_BYTES, SCOPE_MESSAGE, ImageError, MediaLinks, download_slack_image, sniff,
+    MAX_IMAGE_BYTES,
+    SCOPE_MESSAGE,
+    ImageError,
+    MediaLinks,
+    download_slack_image,
+    sniff,
 )
 from tests.adapters.slack.conftest import JPEG, PNG, WEBP
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
