@@ -11,9 +11,10 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot import cli, logs
+from adapters import stand_in
+from adapters.terminal import cli
+from bot import logs
 from bot.errors import ConfigError
-from bot.runtime import open_runtime
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,11 @@ async def run(settings: Settings) -> int:
                           "APIMaster key. Add it to .env (see .env.example).")
     _stop_on_sigterm()
     if not chat:
-        from adapters import console
+        from adapters.terminal import console
 
-        async with open_runtime(settings) as rt:
+        async with stand_in.open_runtime(settings) as rt:
             return await console.serve(rt)
-    async with open_runtime(settings) as rt:
+    async with stand_in.open_runtime(settings) as rt:
         log.info("Starting %s", " and ".join(chat))
         try:
             # A TaskGroup: when one adapter cannot start, the other is stopped too.

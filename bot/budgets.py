@@ -2,15 +2,89 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import InvalidRequest, QuotaExceeded
+from bot.errors import AlreadyStarted, InvalidRequest, QuotaExceeded
 from bot.models import to_micros, usd
 from bot.settings import Settings
-from storage.store import KEEP, Limits, Store, Usage, Windows, now_iso
+from storage.store import QuotaRows, Spend, Store, now_iso
 
-__all__ = ["KEEP", "BudgetStatus", "Budgets"]  # KEEP: "leave this cap as it is"
+
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+#: "Leave this cap as it is", where None means "no cap".
+KEEP: Any = _Keep()
+
+
+def parse_dollars(raw: str, what: str = "The amount") -> float | None:
+    """A budget typed by a person: "5", "$2.50", or "none"/"off"/"unlimited" for no cap."""
+    text = raw.strip().lstrip("$").strip().lower()
+    if text in ("none", "off", "unlimited"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidRequest(f"{what} takes dollars such as 5 or 2.50 (or `none`), not {raw!r}.") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidRequest(f"{what} must be a finite amount of zero or more dollars.")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps in micro-dollars; None means no cap."""
+
+    user_daily: int | None = None
+    user_monthly: int | None = None
+    team_daily: int | None = None
+    team_monthly: int | None = None
+
+    def overridden_by(self, rows: QuotaRows) -> Limits:
+        """Stored overrides win column by column; the rest keep these defaults."""
+        def pick(row: dict[str, Any] | None, column: str, default: int | None) -> int | None:
+            return row[column] if row and row.get(column) is not None else default
+
+        return Limits(pick(rows.user, "daily_micros", self.user_daily),
+                      pick(rows.user, "monthly_micros", self.user_monthly),
+                      pick(rows.team, "daily_micros", self.team_daily),
+                      pick(rows.team, "monthly_micros", self.team_monthly))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Start of the current budget periods, as ISO timestamps in UTC."""
+
+    day_start: str
+    month_start: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Reserved plus spent micro-dollars in each window, with the caps that apply."""
+
+    limits: Limits
+    user_day: int
+    user_month: int
+    team_day: int
+    team_month: int
+
+    @classmethod
+    def of(cls, defaults: Limits, spend: Spend, rows: QuotaRows) -> Usage:
+        return cls(defaults.overridden_by(rows), *spend)
+
+    def fits(self, amount: int) -> bool:
+        pairs = (
+            (self.limits.user_daily, self.user_day),
+            (self.limits.user_monthly, self.user_month),
+            (self.limits.team_daily, self.team_day),
+            (self.limits.team_monthly, self.team_month),
+        )
+        return all(cap is None or used + amount <= cap for cap, used in pairs)
 
 
 def windows(now: dt.datetime) -> Windows:
@@ -80,14 +154,23 @@ class Budgets:
 
     def status(self, team: str, user: str, now: dt.datetime | None = None) -> BudgetStatus:
         now = now or dt.datetime.now(dt.UTC)
-        return BudgetStatus(self.store.usage(team, user, self.defaults, windows(now)), now)
+        w = windows(now)
+        spend, rows = self.store.spend(team, user, w.day_start, w.month_start)
+        return BudgetStatus(Usage.of(self.defaults, spend, rows), now)
 
     def reserve(self, job: dict[str, Any], now: dt.datetime) -> BudgetStatus:
-        """Insert the job with its cost reserved, or raise QuotaExceeded saying what is left."""
-        ok, usage = self.store.reserve(job, self.defaults, windows(now))
-        status = BudgetStatus(usage, now)
-        if not ok:
-            raise QuotaExceeded(refusal(status, job["cost_micros"]))
+        """Insert the job with its cost reserved, or raise QuotaExceeded saying what is left
+        (AlreadyStarted when the member has a live job for the same source)."""
+        cost = job["cost_micros"]
+        w = windows(now)
+        outcome, spend, rows = self.store.reserve(
+            job, w.day_start, w.month_start,
+            lambda spend, rows: Usage.of(self.defaults, spend, rows).fits(cost))
+        status = BudgetStatus(Usage.of(self.defaults, spend, rows), now)
+        if outcome == "refused":
+            raise QuotaExceeded(refusal(status, cost))
+        if outcome == "duplicate":
+            raise AlreadyStarted()
         return status
 
     def ensure_room(self, team: str, user: str, cost: int) -> None:
@@ -99,16 +182,17 @@ class Budgets:
     def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
             monthly: float | object | None = KEEP) -> None:
         """Set caps in dollars for a member, or for the whole team when `user` is None."""
-        if daily is KEEP and monthly is KEEP:
+        caps: dict[str, int | None] = {}
+        for column, value in (("daily_micros", daily), ("monthly_micros", monthly)):
+            if value is KEEP:
+                continue
+            if value is not None and not (isinstance(value, int | float) and math.isfinite(value)
+                                          and value >= 0):
+                raise InvalidRequest("A budget must be a finite amount of zero or more dollars.")
+            caps[column] = None if value is None else to_micros(value)
+        if not caps:
             raise InvalidRequest("Give a daily and/or monthly amount in dollars.")
-        for value in (daily, monthly):
-            if value is not KEEP and value is not None and value < 0:  # type: ignore[operator]
-                raise InvalidRequest("A budget must be zero or more dollars.")
-        self.store.set_quota(
-            team, user or "",
-            daily if daily is KEEP or daily is None else to_micros(daily),  # type: ignore[arg-type]
-            monthly if monthly is KEEP or monthly is None else to_micros(monthly),  # type: ignore[arg-type]
-        )
+        self.store.set_quota(team, user or "", **caps)
 
     def clear(self, team: str, user: str | None) -> bool:
         return self.store.clear_quota(team, user or "")

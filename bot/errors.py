@@ -27,6 +27,13 @@ class QuotaExceeded(SoraError):
     """A budget would be exceeded; nothing was reserved."""
 
 
+class AlreadyStarted(SoraError):
+    """The member already has a live job for this message; nothing new was reserved."""
+
+    user_message = ("You have already animated this message: the video is on its way or "
+                    "already posted. Nothing new was started or charged.")
+
+
 class AuthError(SoraError):
     user_message = "The video service rejected the bot's API key. An admin needs to check APIMASTER_API_KEY."
 

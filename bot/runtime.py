@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot import stand_in
 from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
 from bot.engine import JobEngine
@@ -16,11 +15,6 @@ from bot.settings import Settings
 from storage.store import Store
 
 log = logging.getLogger(__name__)
-
-STAND_IN_NOTICE = (
-    "No APIMASTER_API_KEY is set: using the local APIMaster stand-in "
-    "(test clips, no real money is spent)."
-)
 
 
 @dataclass
@@ -34,14 +28,9 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIterator[Runtime]:
-    """One store, one HTTP session, one engine. Without a key, and when the caller will call
-    the API, the stand-in runs in this process and the client points at it."""
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """One store, one HTTP session, one engine, for the video service `settings` name."""
     async with contextlib.AsyncExitStack() as stack:
-        if settings.uses_stand_in and calls_api:
-            base_url = await stack.enter_async_context(stand_in.running())
-            settings = settings.with_(base_url=base_url)
-            log.debug(STAND_IN_NOTICE)
         store = Store(settings.db_path)
         stack.callback(store.close)
         connector = aiohttp.TCPConnector(limit=max(100, settings.max_concurrent_jobs))

@@ -8,11 +8,21 @@ from bot.errors import InvalidRequest
 from bot.models import VideoRequest, to_micros
 from bot.settings import Settings
 
+# The option vocabulary: every front end takes its choices from here.
 MODELS = ("sora-2", "sora-2-pro")
 MODEL_ALIASES = {"sora": "sora-2"}
 DURATIONS = (4, 8, 12, 16, 20)
 RESOLUTIONS = {"sora-2": ("720p",), "sora-2-pro": ("720p", "1024p", "1080p")}
-ASPECTS = {"16:9": "16:9", "landscape": "16:9", "9:16": "9:16", "portrait": "9:16"}
+ALL_RESOLUTIONS = ("720p", "1024p", "1080p")
+ASPECT_NAMES = {"16:9": "landscape", "9:16": "portrait"}
+ASPECTS = {**{a: a for a in ASPECT_NAMES}, **{name: a for a, name in ASPECT_NAMES.items()}}
+DEFAULT_MODEL, DEFAULT_DURATION, DEFAULT_RESOLUTION, DEFAULT_ASPECT = "sora-2", 4, "720p", "16:9"
+
+
+def durations_text() -> str:
+    """ "4, 8, 12, 16 or 20" """
+    *rest, last = map(str, DURATIONS)
+    return f"{', '.join(rest)} or {last}" if rest else last
 
 
 def validate(request: VideoRequest, settings: Settings) -> VideoRequest:
@@ -35,7 +45,7 @@ def validate(request: VideoRequest, settings: Settings) -> VideoRequest:
     except (TypeError, ValueError):
         duration = -1
     if duration not in DURATIONS:
-        raise InvalidRequest("Duration must be 4, 8, 12, 16 or 20 seconds.")
+        raise InvalidRequest(f"Duration must be {durations_text()} seconds.")
     resolution = request.resolution.strip().lower()
     if resolution not in RESOLUTIONS["sora-2-pro"]:
         raise InvalidRequest("Resolution must be 720p, 1024p or 1080p.")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 
 
-def _v1(db: Database) -> None:
+def m001_initial(db: Database) -> None:
     db["jobs"].create({
         "id": str, "platform": str, "team": str, "user": str, "user_name": str,
         "prompt": str, "model": str, "duration": int, "resolution": str, "aspect": str,
@@ -27,7 +27,16 @@ def _v1(db: Database) -> None:
     }, pk=("team", "user"))
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+def m002_job_source(db: Database) -> None:
+    """One live job per member and source (a message reacted to): a key, not a scan. A failed
+    job leaves the index, so the member may try that message again."""
+    db["jobs"].add_column("source", str)
+    db.execute("CREATE UNIQUE INDEX jobs_one_per_source ON jobs (team, user, source) "
+               "WHERE source IS NOT NULL AND status != 'failed'")
+
+
+#: In order; PRAGMA user_version counts how many have run. Append, never edit or reorder.
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_job_source]
 
 
 def migrate(db: Database) -> None:

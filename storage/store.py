@@ -5,54 +5,36 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
 from storage.migrations import migrate
 
 UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded")
+Reserved = Literal["reserved", "refused", "duplicate"]
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Caps in micro-dollars; None means no cap."""
+class Spend(NamedTuple):
+    """Reserved plus spent micro-dollars of a member and their team since two instants."""
 
-    user_daily: int | None = None
-    user_monthly: int | None = None
-    team_daily: int | None = None
-    team_monthly: int | None = None
-
-
-@dataclass(frozen=True)
-class Windows:
-    """Start of the current budget periods, as ISO timestamps in UTC."""
-
-    day_start: str
-    month_start: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Reserved plus spent micro-dollars in each window, with the caps that apply."""
-
-    limits: Limits
     user_day: int
     user_month: int
     team_day: int
     team_month: int
 
-    def fits(self, amount: int) -> bool:
-        pairs = (
-            (self.limits.user_daily, self.user_day),
-            (self.limits.user_monthly, self.user_month),
-            (self.limits.team_daily, self.team_day),
-            (self.limits.team_monthly, self.team_month),
-        )
-        return all(cap is None or used + amount <= cap for cap, used in pairs)
+
+class QuotaRows(NamedTuple):
+    """The stored cap overrides that apply to a member: theirs and their team's (or None)."""
+
+    user: dict[str, Any] | None
+    team: dict[str, Any] | None
+
+
+#: Decides, inside the reserving transaction, whether a cost fits: the budget policy's call.
+Allow = Callable[[Spend, QuotaRows], bool]
 
 
 def now_iso(now: dt.datetime | None = None) -> str:
@@ -90,26 +72,33 @@ class Store:
 
     # -- budgets ---------------------------------------------------------------------------
 
-    def reserve(self, job: dict[str, Any], defaults: Limits, windows: Windows) -> tuple[bool, Usage]:
-        """Insert the job and reserve its cost if every cap allows it, atomically across
-        processes. Returns (reserved?, usage before this job)."""
+    def reserve(self, job: dict[str, Any], day_start: str, month_start: str,
+                allow: Allow) -> tuple[Reserved, Spend, QuotaRows]:
+        """Insert the job and reserve its cost when `allow` says it fits, atomically across
+        processes. 'duplicate': the member already has a live job for the job's `source`.
+        Returns the outcome and the spend and caps seen before this job."""
         with self._immediate():
-            usage = self._usage(job["team"], job["user"], defaults, windows)
-            if not usage.fits(job["cost_micros"]):
-                return False, usage
-            self.db["jobs"].insert(_encode(job))
+            spend = self._spend(job["team"], job["user"], day_start, month_start)
+            quotas = self.quota_rows(job["team"], job["user"])
+            if not allow(spend, quotas):
+                return "refused", spend, quotas
+            try:
+                self.db["jobs"].insert(_encode(job))
+            except sqlite3.IntegrityError:
+                if not job.get("source"):
+                    raise
+                return "duplicate", spend, quotas  # the unique source index said no
             self.db["ledger"].insert({
                 "job_id": job["id"], "team": job["team"], "user": job["user"],
                 "amount_micros": job["cost_micros"], "state": "reserved",
                 "created_at": job["created_at"], "settled_at": None,
             })
-            return True, usage
+            return "reserved", spend, quotas
 
-    def usage(self, team: str, user: str, defaults: Limits, windows: Windows) -> Usage:
-        return self._usage(team, user, defaults, windows)
+    def spend(self, team: str, user: str, day_start: str, month_start: str) -> tuple[Spend, QuotaRows]:
+        return self._spend(team, user, day_start, month_start), self.quota_rows(team, user)
 
-    def _usage(self, team: str, user: str, defaults: Limits, windows: Windows) -> Usage:
-        limits = self.limits_for(team, user, defaults)
+    def _spend(self, team: str, user: str, day_start: str, month_start: str) -> Spend:
         sql = """
             SELECT
               COALESCE(SUM(CASE WHEN user = :user AND created_at >= :day THEN amount_micros END), 0),
@@ -120,25 +109,14 @@ class Store:
             WHERE team = :team AND state != 'released' AND created_at >= :month
         """
         row = self.db.execute(sql, {
-            "team": team, "user": user, "day": windows.day_start, "month": windows.month_start,
+            "team": team, "user": user, "day": day_start, "month": month_start,
         }).fetchone()
-        return Usage(limits, *row)
+        return Spend(*row)
 
-    def limits_for(self, team: str, user: str, defaults: Limits) -> Limits:
-        """Per-user and per-team overrides, falling back to the defaults column by column."""
+    def quota_rows(self, team: str, user: str) -> QuotaRows:
         rows = {r["user"]: r for r in self.db.query(
             "SELECT * FROM quotas WHERE team = ? AND user IN (?, '')", [team, user])}
-        mine, team_row = rows.get(user, {}), rows.get("", {})
-
-        def pick(row: dict[str, Any], column: str, default: int | None) -> int | None:
-            return row[column] if row.get(column) is not None else default
-
-        return Limits(
-            user_daily=pick(mine, "daily_micros", defaults.user_daily),
-            user_monthly=pick(mine, "monthly_micros", defaults.user_monthly),
-            team_daily=pick(team_row, "daily_micros", defaults.team_daily),
-            team_monthly=pick(team_row, "monthly_micros", defaults.team_monthly),
-        )
+        return QuotaRows(rows.get(user) if user else None, rows.get(""))
 
     def settle(self, job_id: str, state: str, **job_fields: Any) -> bool:
         """Move a reservation to 'spent' or 'released' and update the job, in one transaction.
@@ -153,24 +131,15 @@ class Store:
                 self._update_job(job_id, job_fields)
             return cursor.rowcount == 1
 
-    def set_quota(self, team: str, user: str, daily: int | object | None, monthly: int | object | None) -> None:
-        """Set a cap for a member (user) or the whole team (user ''). Pass `KEEP` to leave one."""
-        current = self.db["quotas"].get((team, user)) if self._has_quota(team, user) else {}
-        row = {
-            "team": team, "user": user,
-            "daily_micros": current.get("daily_micros") if daily is KEEP else daily,
-            "monthly_micros": current.get("monthly_micros") if monthly is KEEP else monthly,
-            "updated_at": now_iso(),
-        }
-        self.db["quotas"].upsert(row, pk=("team", "user"))
+    def set_quota(self, team: str, user: str, **caps: int | None) -> None:
+        """Set `daily_micros` and/or `monthly_micros` for a member (user) or the whole team
+        (user ''); a cap not named keeps its value (an upsert updates only the given columns)."""
+        self.db["quotas"].upsert({"team": team, "user": user, **caps, "updated_at": now_iso()},
+                                 pk=("team", "user"))
 
     def clear_quota(self, team: str, user: str) -> bool:
         cursor = self.db.execute("DELETE FROM quotas WHERE team = ? AND user = ?", [team, user])
         return cursor.rowcount > 0
-
-    def _has_quota(self, team: str, user: str) -> bool:
-        return bool(self.db.execute(
-            "SELECT 1 FROM quotas WHERE team = ? AND user = ?", [team, user]).fetchone())
 
     def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
         where, params = _where(team=team)
@@ -222,14 +191,6 @@ class Store:
     def ledger_state(self, job_id: str) -> str | None:
         row = self.db.execute("SELECT state FROM ledger WHERE job_id = ?", [job_id]).fetchone()
         return row[0] if row else None
-
-
-class _Keep:
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Any = _Keep()
 
 
 def _where(**filters: str | None) -> tuple[str, list[str]]:

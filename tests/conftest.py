@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import stand_in as stand_in_app
+from adapters import stand_in as stand_in_app
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 

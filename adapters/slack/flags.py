@@ -1,33 +1,19 @@
-"""Pure parsing of `/sora` text: subcommands, video flags and quota arguments."""
+"""Pure parsing of `/sora` text: subcommands and quota arguments; a video request follows
+the core's grammar (`bot.grammar`)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.budgets import KEEP
+from bot.budgets import KEEP, parse_dollars
 from bot.errors import InvalidRequest
+from bot.grammar import FlagError, flag_name, parse_request
 from bot.models import VideoRequest
 
 
-OPTIONS_HELP = (
-    "Options: --model sora-2|sora-2-pro, --duration 4|8|12|16|20, --resolution 720p|1024p|1080p, "
-    "--aspect 16:9|9:16, and the shorthands --pro, --portrait, --landscape."
-)
-_VALUE_FLAGS = {"model", "duration", "resolution", "aspect"}
-_SHORTHANDS = {
-    "pro": ("model", "sora-2-pro"),
-    "portrait": ("aspect", "9:16"),
-    "landscape": ("aspect", "16:9"),
-}
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-# Phones and macOS turn "--" into an em or en dash; accept those as the flag prefix.
-_DASHES = ("--", "\u2014", "\u2013")
-
-
-class FlagError(InvalidRequest):
-    """The command text cannot be understood; the message says how to fix it."""
 
 
 Command = Literal["video", "help", "usage", "jobs", "quota", "modal"]
@@ -50,70 +36,7 @@ def parse_command(text: str) -> Parsed:
         return Parsed(head)  # type: ignore[arg-type]
     if head == "quota" and (len(words) == 1 or words[1].lower() in ("set", "clear", "show")):
         return Parsed("quota", args=tuple(words[1:]))
-    return Parsed("video", request=parse_video(text))
-
-
-def _flag_name(word: str) -> str | None:
-    for dash in _DASHES:
-        if word.startswith(dash) and len(word) > len(dash):
-            return word[len(dash):]
-    return None
-
-
-def parse_video(text: str) -> VideoRequest:
-    """Flags may stand anywhere; every other word is the prompt. Values are checked by the core."""
-    chosen: dict[str, str] = {}
-    prompt: list[str] = []
-    words = text.split()
-    i = 0
-    while i < len(words):
-        word = words[i]
-        name = _flag_name(word)
-        i += 1
-        if name is None:
-            prompt.append(word)
-            continue
-        name, eq, value = name.partition("=")
-        name = name.lower()
-        if name in _SHORTHANDS:
-            if eq:
-                raise FlagError(f"--{name} takes no value. {OPTIONS_HELP}")
-            key, value = _SHORTHANDS[name]
-        elif name in _VALUE_FLAGS:
-            key = name
-            if not eq:
-                if i >= len(words) or _flag_name(words[i]) is not None:
-                    raise FlagError(f"--{name} needs a value, for example {_example(name)}.")
-                value = words[i]
-                i += 1
-            if not value:
-                raise FlagError(f"--{name} needs a value, for example {_example(name)}.")
-        else:
-            raise FlagError(f"Unknown option --{name}. {OPTIONS_HELP}")
-        value = value.strip().lower()
-        if key in chosen and chosen[key] != value:
-            raise FlagError(
-                f"Conflicting options: {key} is both {chosen[key]} and {value}. Keep one of them."
-            )
-        chosen[key] = value
-    duration = 4
-    if "duration" in chosen:
-        raw = chosen["duration"].removesuffix("s")
-        if not raw.isdigit():
-            raise FlagError("--duration takes whole seconds: 4, 8, 12, 16 or 20.")
-        duration = int(raw)
-    return VideoRequest(
-        prompt=" ".join(prompt),
-        model=chosen.get("model", "sora-2"),
-        duration=duration,
-        resolution=chosen.get("resolution", "720p"),
-        aspect=chosen.get("aspect", "16:9"),
-    )
-
-
-def _example(name: str) -> str:
-    return {"model": "--model sora-2-pro", "duration": "--duration 8",
-            "resolution": "--resolution 1080p", "aspect": "--aspect 9:16"}[name]
+    return Parsed("video", request=parse_request(text))
 
 
 @dataclass(frozen=True)
@@ -145,7 +68,7 @@ def parse_quota(args: tuple[str, ...] | list[str]) -> QuotaArgs:
         word = args[i]
         i += 1
         mention = _MENTION.match(word)
-        name = _flag_name(word)
+        name = flag_name(word)
         if mention:
             user = _one_user(user, mention.group(1))
         elif name == "team":
@@ -183,13 +106,7 @@ def _one_user(current: str | None, new: str) -> str:
 
 
 def _dollars(name: str, raw: str) -> float | None:
-    text = raw.strip().lstrip("$").lower()
-    if text in ("none", "off", "unlimited"):
-        return None
     try:
-        value = float(text)
-    except ValueError:
-        raise FlagError(f"--{name} takes dollars such as 5 or 2.50 (or `none`), not {raw!r}.") from None
-    if value < 0 or value != value:
-        raise FlagError(f"--{name} must be zero or more dollars.")
-    return value
+        return parse_dollars(raw, f"--{name}")
+    except InvalidRequest as exc:
+        raise FlagError(exc.user_message) from None

@@ -14,7 +14,7 @@ from bot.errors import (
     AuthError, BalanceError, DownloadError, RateLimited, UpstreamError, UpstreamRejected,
 )
 from bot.models import VideoRequest
-from bot.stand_in import padded_sample, sample_mp4
+from adapters.stand_in import padded_sample, sample_mp4
 from tests.conftest import TEST_KEY
 
 REQUEST = VideoRequest("a waterfall forming a rainbow")

@@ -9,7 +9,7 @@ from bot.engine import FinishEstimate
 from bot.errors import InvalidRequest, QuotaExceeded
 from bot.models import Requester, VideoRequest
 from bot.runtime import open_runtime
-from bot.stand_in import sample_mp4
+from adapters.stand_in import sample_mp4
 from tests.fakes.recorder import RecordingEvents
 
 ALICE = Requester("cli", "team1", "alice")

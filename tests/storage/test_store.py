@@ -88,7 +88,7 @@ def test_a_second_process_waits_for_the_lock_instead_of_failing(tmp_path: Path):
     holder.start()
     assert locked.wait(10)
     started = time.monotonic()
-    store.set_quota("t", "u", 1, 2)  # "database is locked" without a busy timeout
+    store.set_quota("t", "u", daily_micros=1, monthly_micros=2)  # "database is locked" without a busy timeout
     waited = time.monotonic() - started
     holder.join(10)
     assert waited >= 0.2

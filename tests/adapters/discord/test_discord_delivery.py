@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import stand_in as stand_in_app
+from adapters import stand_in as stand_in_app
 from tests.fakes.discord import FakeDiscord
 
 

@@ -1,7 +1,7 @@
 """/sora end to end: real discord.py against the fake Discord, real engine against the stand-in."""
 from __future__ import annotations
 
-from bot import stand_in as stand_in_app
+from adapters import stand_in as stand_in_app
 from tests.fakes.discord import FakeDiscord
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.stand_in import sample_mp4
+from adapters.stand_in import sample_mp4
 from tests.adapters.slack.conftest import CHANNEL, Bot
 from tests.fakes.slack import TEAM_ID
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.stand_in import padded_sample, sample_mp4
+from adapters.stand_in import padded_sample, sample_mp4
 from tests.conftest import TEST_KEY
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}

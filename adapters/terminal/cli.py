@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot import stand_in
+from adapters import stand_in
 from bot.budgets import KEEP
 from bot.errors import InvalidRequest, SoraError
 from bot.models import Job, Progress, Requester, VideoRequest, usd
-from bot.runtime import STAND_IN_NOTICE, Runtime, open_runtime
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.validation import validate
 
@@ -104,10 +104,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {exc.user_message}", file=sys.stderr)
             return 2
         if settings.uses_stand_in:
-            print(STAND_IN_NOTICE, file=sys.stderr)
-        async with open_runtime(settings) as rt:
+            print(stand_in.NOTICE, file=sys.stderr)
+        async with stand_in.open_runtime(settings) as rt:
             return await generate(rt, args)
-    async with open_runtime(settings, calls_api=args.command == "resume") as rt:
+    async with stand_in.open_runtime(settings, calls_api=args.command == "resume") as rt:
         if args.command == "usage":
             return usage(rt, args)
         if args.command == "quota":

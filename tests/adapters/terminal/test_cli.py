@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.stand_in import sample_mp4
+from adapters.stand_in import sample_mp4
 
 KEY = "sk-cli-SECRET-2b9e"
 SORA_BOT = [sys.executable, "-m", "adapters.main"]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _free_port() -> int:

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
-from bot import cli
+from adapters import stand_in
+from adapters.terminal import cli
 from bot.errors import SoraError
 from bot.models import Job, Progress, Requester, usd
-from bot.runtime import STAND_IN_NOTICE, Runtime
+from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
     requester = Requester(PLATFORM, "local", cli.default_user())
     parser = _parser()
     if rt.settings.uses_stand_in:
-        events.say(STAND_IN_NOTICE)
+        events.say(stand_in.NOTICE)
     resumed = await rt.engine.resume([PLATFORM])
     if resumed:
         events.say(f"Resuming {len(resumed)} unfinished job(s).")

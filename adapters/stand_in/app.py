@@ -84,7 +84,7 @@ class StandInState:
 
 
 def sample_mp4() -> bytes:
-    return resources.files("bot").joinpath("assets/sample.mp4").read_bytes()
+    return resources.files("adapters.stand_in").joinpath("assets/sample.mp4").read_bytes()
 
 
 def padded_sample(size: int) -> bytes:

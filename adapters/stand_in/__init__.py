@@ -1,0 +1,37 @@
+"""The local stand-in for the video service: a fake of an outside API, shipped so that the
+bot does something real with no account. `open_runtime` is the core runtime, pointed at a
+stand-in in this process when no API key is set."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from adapters.stand_in.app import (
+    StandInState, make_app, padded_sample, running, sample_mp4, serve_forever,
+)
+from bot.runtime import Runtime
+from bot.runtime import open_runtime as open_core_runtime
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NOTICE = (
+    "No APIMASTER_API_KEY is set: using the local APIMaster stand-in "
+    "(test clips, no real money is spent)."
+)
+
+__all__ = ["NOTICE", "StandInState", "make_app", "open_runtime", "padded_sample", "running",
+           "sample_mp4", "serve_forever"]
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIterator[Runtime]:
+    """The runtime; without a key, and when the caller will call the API, a stand-in runs in
+    this process and the client points at it."""
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.uses_stand_in and calls_api:
+            base_url = await stack.enter_async_context(running())
+            settings = settings.with_(base_url=base_url)
+            log.debug(NOTICE)
+        yield await stack.enter_async_context(open_core_runtime(settings))

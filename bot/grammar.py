@@ -1,0 +1,91 @@
+"""The request grammar every text front end shares (Slack's `/sora`, the console): flags may
+stand anywhere, the other words are the prompt. Values are checked by `bot.validation`."""
+from __future__ import annotations
+
+from bot import validation
+from bot.errors import InvalidRequest
+from bot.models import VideoRequest
+
+#: Flags that take a value, and flags that stand for one.
+VALUE_FLAGS = ("model", "duration", "resolution", "aspect")
+SHORTHANDS = {
+    "pro": ("model", "sora-2-pro"),
+    "portrait": ("aspect", "9:16"),
+    "landscape": ("aspect", "16:9"),
+}
+_EXAMPLES = {"model": "--model sora-2-pro", "duration": "--duration 8",
+             "resolution": "--resolution 1080p", "aspect": "--aspect 9:16"}
+# Phones and macOS turn "--" into an em or en dash; accept those as the flag prefix.
+_DASHES = ("--", "\u2014", "\u2013")
+
+
+class FlagError(InvalidRequest):
+    """The request text cannot be understood; the message says how to fix it."""
+
+
+def options_help() -> str:
+    """One line naming every option and its values."""
+    return (f"Options: --model {'|'.join(validation.MODELS)}, "
+            f"--duration {'|'.join(map(str, validation.DURATIONS))}, "
+            f"--resolution {'|'.join(validation.ALL_RESOLUTIONS)}, "
+            f"--aspect {'|'.join(validation.ASPECT_NAMES)}, "
+            f"and the shorthands {', '.join('--' + s for s in SHORTHANDS)}.")
+
+
+def flag_name(word: str) -> str | None:
+    """`--pro` -> "pro"; None for a word that is not a flag."""
+    for dash in _DASHES:
+        if word.startswith(dash) and len(word) > len(dash):
+            return word[len(dash):]
+    return None
+
+
+def parse_request(text: str) -> VideoRequest:
+    """A video request from free text: `a red fox --pro --duration 8 --portrait`."""
+    chosen: dict[str, str] = {}
+    prompt: list[str] = []
+    words = text.split()
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name = flag_name(word)
+        i += 1
+        if name is None:
+            prompt.append(word)
+            continue
+        name, eq, value = name.partition("=")
+        name = name.lower()
+        if name in SHORTHANDS:
+            if eq:
+                raise FlagError(f"--{name} takes no value. {options_help()}")
+            key, value = SHORTHANDS[name]
+        elif name in VALUE_FLAGS:
+            key = name
+            if not eq:
+                if i >= len(words) or flag_name(words[i]) is not None:
+                    raise FlagError(f"--{name} needs a value, for example {_EXAMPLES[name]}.")
+                value = words[i]
+                i += 1
+            if not value:
+                raise FlagError(f"--{name} needs a value, for example {_EXAMPLES[name]}.")
+        else:
+            raise FlagError(f"Unknown option --{name}. {options_help()}")
+        value = value.strip().lower()
+        if key in chosen and chosen[key] != value:
+            raise FlagError(
+                f"Conflicting options: {key} is both {chosen[key]} and {value}. Keep one of them."
+            )
+        chosen[key] = value
+    duration = validation.DEFAULT_DURATION
+    if "duration" in chosen:
+        raw = chosen["duration"].removesuffix("s")
+        if not raw.isdigit():
+            raise FlagError(f"--duration takes whole seconds: {validation.durations_text()}.")
+        duration = int(raw)
+    return VideoRequest(
+        prompt=" ".join(prompt),
+        model=chosen.get("model", validation.DEFAULT_MODEL),
+        duration=duration,
+        resolution=chosen.get("resolution", validation.DEFAULT_RESOLUTION),
+        aspect=chosen.get("aspect", validation.DEFAULT_ASPECT),
+    )
