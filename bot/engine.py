@@ -22,8 +22,9 @@ from bot.events import JobEvents
 from bot.models import Job, Progress, Requester, Stage, VideoRequest
 from bot.settings import Settings
 from bot.slots import Slots
+from bot.status import REF
 from bot.validation import cost_micros, validate
-from storage.store import Store, now_iso
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -60,38 +61,33 @@ class JobEngine:
         return valid, cost_micros(valid, self.settings)
 
     async def submit(self, request: VideoRequest, requester: Requester, events: JobEvents,
-                     origin: dict[str, Any] | None = None) -> Accepted:
-        """Validate and reserve at once (raising InvalidRequest or QuotaExceeded, with nothing
-        stored), then run the job in the background."""
+                     origin: dict[str, Any] | None = None, source: str | None = None) -> Accepted:
+        """Validate and reserve at once (raising InvalidRequest, QuotaExceeded or, for a
+        `source` the member already has a live job for, AlreadyStarted; nothing stored), then
+        run the job in the background."""
         valid, cost = self.quote(request)
         now = dt.datetime.now(dt.UTC)
         job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
-                  cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}))
-        status = self.budgets.reserve(_row(job), now)
+                  cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
+                  source=source)
+        status = self.budgets.reserve(job.to_row(), now)
         left = status.left_today
         self._start(job, events)
         return Accepted(job, None if left is None else max(0, left - cost))
 
-    def set_origin(self, job_id: str, **facts: Any) -> None:
-        row = self.store.get_job(job_id)
-        if row is None:
-            raise KeyError(job_id)
-        origin = {**row["origin"], **facts}
-        self.store.update_job(job_id, origin=origin)
-
     def job(self, job_id: str) -> Job | None:
         row = self.store.get_job(job_id)
-        return _job(row) if row else None
+        return Job.from_row(row) if row else None
 
     def jobs(self, team: str | None = None, user: str | None = None, limit: int = 20) -> list[Job]:
-        return [_job(r) for r in self.store.recent_jobs(team, user, limit)]
+        return [Job.from_row(r) for r in self.store.recent_jobs(team, user, limit)]
 
     async def resume(self, platforms: Iterable[str] | None = None) -> list[Job]:
         """Continue every unfinished job of these platforms (all registered ones by default)."""
         wanted = set(platforms if platforms is not None else self._factories)
         resumed = []
         for row in self.store.unfinished_jobs():
-            job = _job(row)
+            job = Job.from_row(row)
             if job.requester.platform not in wanted or job.id in self._tasks:
                 continue
             factory = self._factories.get(job.requester.platform)
@@ -122,7 +118,7 @@ class JobEngine:
     # -- the pipeline ----------------------------------------------------------------------
 
     def _start(self, job: Job, events: JobEvents) -> None:
-        task = asyncio.create_task(self._run(job, _Throttled(events, self.settings)), name=job.id)
+        task = asyncio.create_task(self._run(job, _Throttled(events, self)), name=job.id)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
 
@@ -251,17 +247,24 @@ class FinishEstimate:
 
 
 class _Throttled:
-    """Passes events on, holding back percent-only updates to one per progress interval,
-    and keeps a slow or broken adapter from stopping the job."""
+    """Passes events on, holding back percent-only updates to one per progress interval;
+    stores the status message reference an event returns; keeps a slow or broken adapter
+    from stopping the job."""
 
-    def __init__(self, events: JobEvents, settings: Settings) -> None:
+    def __init__(self, events: JobEvents, engine: JobEngine) -> None:
         self.events = events
-        self.interval = settings.progress_min_interval
+        self.engine = engine
+        self.interval = engine.settings.progress_min_interval
         self.last_stage: str | None = None
         self.last_sent = 0.0
 
+    def _remember(self, job: Job, ref: str | None) -> None:
+        if ref:
+            job.origin[REF] = ref
+            self.engine._update(job, origin=job.origin)
+
     async def accepted(self, job: Job) -> None:
-        await self.events.accepted(job)
+        self._remember(job, await self.events.accepted(job))
 
     async def progress(self, job: Job, progress: Progress) -> None:
         now = time.monotonic()
@@ -269,15 +272,15 @@ class _Throttled:
             return
         self.last_stage, self.last_sent = progress.stage, now
         try:
-            await self.events.progress(job, progress)
+            self._remember(job, await self.events.progress(job, progress))
         except Exception:
             log.exception("Progress update for job %s failed", job.id)
 
     async def completed(self, job: Job, video: Path) -> None:
-        await self.events.completed(job, video)
+        self._remember(job, await self.events.completed(job, video))
 
     async def failed(self, job: Job, error: SoraError) -> None:
-        await self.events.failed(job, error)
+        self._remember(job, await self.events.failed(job, error))
 
 
 def _failure_message(error: str | None) -> str:
@@ -286,29 +289,3 @@ def _failure_message(error: str | None) -> str:
         return "The video was blocked by the content filter. Try rewording the prompt. Nothing was charged."
     detail = f": {error[:200]}" if error else ""
     return f"The video could not be generated{detail}. Nothing was charged."
-
-
-def _row(job: Job) -> dict[str, Any]:
-    r, q = job.requester, job.request
-    return {
-        "id": job.id, "platform": r.platform, "team": r.team, "user": r.user, "user_name": r.name,
-        "prompt": q.prompt, "model": q.model, "duration": q.duration, "resolution": q.resolution,
-        "aspect": q.aspect, "image_url": q.image_url, "cost_micros": job.cost_micros,
-        "status": job.status, "task_id": job.task_id, "progress": job.progress, "error": job.error,
-        "video_path": job.video_path, "origin": job.origin, "deadline": job.deadline,
-        "created_at": now_iso(job.created_at), "updated_at": now_iso(job.created_at),
-    }
-
-
-def _job(row: dict[str, Any]) -> Job:
-    return Job(
-        id=row["id"],
-        requester=Requester(row["platform"], row["team"], row["user"], row["user_name"]),
-        request=VideoRequest(prompt=row["prompt"], model=row["model"], duration=row["duration"],
-                             resolution=row["resolution"], aspect=row["aspect"],
-                             image_url=row["image_url"]),
-        cost_micros=row["cost_micros"], status=row["status"],
-        created_at=dt.datetime.fromisoformat(row["created_at"]), task_id=row["task_id"],
-        progress=row["progress"], error=row["error"], video_path=row["video_path"],
-        origin=row["origin"], deadline=row["deadline"],
-    )

@@ -5,7 +5,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Model = Literal["sora-2", "sora-2-pro"]
 JobStatus = Literal[
     "reserved",    # budget reserved, nothing sent yet
     "waiting",     # in our queue behind the concurrency limits
@@ -15,7 +14,6 @@ JobStatus = Literal[
     "delivered",   # the adapter has it; settled as spent
     "failed",      # ended without a video; reservation released
 ]
-TERMINAL: frozenset[str] = frozenset({"delivered", "failed"})
 Stage = Literal["waiting", "queued", "in_progress", "downloading"]
 
 
@@ -47,7 +45,7 @@ class Job:
     requester: Requester
     request: VideoRequest
     cost_micros: int
-    status: str
+    status: JobStatus
     created_at: dt.datetime
     task_id: str | None = None
     progress: int | None = None
@@ -58,10 +56,34 @@ class Job:
     origin: dict[str, Any] = field(default_factory=dict)
     #: Wall-clock time (epoch seconds) after which the job is abandoned; set at submit.
     deadline: float | None = None
+    #: The chat message a reaction job animates: one live job per member and source.
+    source: str | None = None
 
-    @property
-    def cost_usd(self) -> float:
-        return self.cost_micros / 1_000_000
+    def to_row(self) -> dict[str, Any]:
+        r, q = self.requester, self.request
+        return {
+            "id": self.id, "platform": r.platform, "team": r.team, "user": r.user,
+            "user_name": r.name, "prompt": q.prompt, "model": q.model, "duration": q.duration,
+            "resolution": q.resolution, "aspect": q.aspect, "image_url": q.image_url,
+            "cost_micros": self.cost_micros, "status": self.status, "task_id": self.task_id,
+            "progress": self.progress, "error": self.error, "video_path": self.video_path,
+            "origin": self.origin, "deadline": self.deadline, "source": self.source,
+            "created_at": iso(self.created_at), "updated_at": iso(self.created_at),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Job:
+        return cls(
+            id=row["id"],
+            requester=Requester(row["platform"], row["team"], row["user"], row["user_name"]),
+            request=VideoRequest(prompt=row["prompt"], model=row["model"], duration=row["duration"],
+                                 resolution=row["resolution"], aspect=row["aspect"],
+                                 image_url=row["image_url"]),
+            cost_micros=row["cost_micros"], status=row["status"],
+            created_at=dt.datetime.fromisoformat(row["created_at"]), task_id=row["task_id"],
+            progress=row["progress"], error=row["error"], video_path=row["video_path"],
+            origin=row["origin"], deadline=row["deadline"], source=row.get("source"),
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,11 @@ class Progress:
         if self.stage == "in_progress":
             return "Generating" + (f" {self.percent}%" if self.percent is not None else "")
         return "Downloading the video"
+
+
+def iso(moment: dt.datetime) -> str:
+    """How times are stored: ISO 8601 in UTC, to the microsecond."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def usd(micros: int) -> str:

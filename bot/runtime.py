@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
+from bot.chat import ChatJobs
 from bot.engine import JobEngine
 from bot.settings import Settings
 from storage.store import Store
@@ -25,6 +26,7 @@ class Runtime:
     client: ApiMasterClient
     budgets: Budgets
     engine: JobEngine
+    chat: ChatJobs
 
 
 @contextlib.asynccontextmanager
@@ -40,4 +42,5 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         budgets = Budgets(settings, store)
         engine = JobEngine(settings, store, client, budgets)
         stack.push_async_callback(engine.aclose)
-        yield Runtime(settings, store, session, client, budgets, engine)
+        yield Runtime(settings, store, session, client, budgets, engine,
+                      ChatJobs(settings, engine, budgets))

@@ -188,6 +188,12 @@ class Store:
         return [_decode(r) for r in self.db.query(
             f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", [*params, limit])]
 
+    def has_live_source(self, team: str, user: str, source: str) -> bool:
+        """Whether the member has a job for `source` that has not failed (the unique index)."""
+        return self.db.execute(
+            "SELECT 1 FROM jobs WHERE team = ? AND user = ? AND source = ? AND status != 'failed'",
+            [team, user, source]).fetchone() is not None
+
     def ledger_state(self, job_id: str) -> str | None:
         row = self.db.execute("SELECT state FROM ledger WHERE job_id = ?", [job_id]).fetchone()
         return row[0] if row else None

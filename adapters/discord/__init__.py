@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.client import SoraBot, point_at
+from adapters.discord.app import SoraBot, point_at
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
@@ -29,7 +29,7 @@ async def serve(runtime: Runtime, **client_options: Any) -> None:
     point_at(settings)
     message_content = True
     while True:
-        bot = SoraBot(runtime, message_content=message_content, **client_options)
+        bot = SoraBot(runtime.chat, message_content=message_content, **client_options)
         try:
             async with bot:
                 await bot.start(settings.discord_token)

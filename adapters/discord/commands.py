@@ -1,93 +1,108 @@
-"""/sora, /sora-usage and /sora-jobs."""
+"""/sora, /sora-usage, /sora-jobs and the message menu "Animate with Sora"."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
-from adapters.discord.jobs import requester, start_from_interaction
-from bot.models import VideoRequest, usd
-from bot.settings import Settings
-from bot.validation import DURATIONS
-
-if TYPE_CHECKING:
-    from adapters.discord.client import SoraBot
+from adapters.discord.jobs import DiscordJobs, requester
+from adapters.discord.markup import MARKUP
+from bot import validation
+from bot.images import NO_IMAGE, is_image
+from bot.models import VideoRequest
 
 log = logging.getLogger(__name__)
 
 Choice = app_commands.Choice
-STATUS_ICONS = {"delivered": "✅", "failed": "❌", "downloaded": "⬇️", "submitted": "🎞️",
-                "submitting": "📤", "waiting": "⏳", "reserved": "⏳"}
 
 
-def _rate(settings: Settings, model: str, resolution: str = "720p") -> str:
-    rate = settings.prices.get((model, resolution))
-    return f"${rate:.2f}/s" if rate is not None else "unpriced"
+def first_image(attachments: list[discord.Attachment]) -> discord.Attachment | None:
+    return next((a for a in attachments if is_image(a.content_type, a.filename)), None)
 
 
-def build(settings: Settings) -> list[app_commands.Command]:  # type: ignore[type-arg]
-    """The commands, with prices in the choice labels taken from settings."""
+class Video(commands.Cog):
+    """Making videos. The option values come from the core's vocabulary."""
 
-    @app_commands.command(name="sora", description="Make a video with Sora 2")
+    def __init__(self, jobs: DiscordJobs) -> None:
+        self.jobs = jobs
+        self.chat = jobs.chat
+        self.animate = app_commands.ContextMenu(name="Animate with Sora", callback=self._animate)
+        self.animate.guild_only = True
+
+    async def cog_load(self) -> None:
+        # Context menus cannot be methods of a cog; this one is added and removed with it.
+        self.jobs.client.add_dynamic_items(self.jobs.buttons)
+        self.jobs.client.tree.add_command(self.animate)
+
+    async def cog_unload(self) -> None:
+        self.jobs.client.tree.remove_command(self.animate.name, type=self.animate.type)
+
+    @app_commands.command(name="sora", description="Make a video")
     @app_commands.guild_only()
     @app_commands.describe(
         prompt="What should happen in the video",
-        model="sora-2 is faster and cheaper; sora-2-pro looks better and allows 1024p/1080p",
+        model="Which model makes it (prices per second are shown)",
         duration="Length in seconds (cost grows with it)",
-        resolution="720p works on both models; 1024p and 1080p need sora-2-pro",
+        resolution="Higher resolutions need a model that offers them",
         aspect="Landscape or portrait",
         image="Optional image to animate (image-to-video)",
     )
-    @app_commands.choices(
-        model=[Choice(name=f"sora-2 (standard, {_rate(settings, 'sora-2')} at 720p)", value="sora-2"),
-               Choice(name=f"sora-2-pro (higher quality, {_rate(settings, 'sora-2-pro')} at 720p)",
-                      value="sora-2-pro")],
-        duration=[Choice(name=f"{d} seconds", value=d) for d in DURATIONS],
-        resolution=[Choice(name="720p (both models)", value="720p"),
-                    Choice(name=f"1024p (sora-2-pro only, {_rate(settings, 'sora-2-pro', '1024p')})",
-                           value="1024p"),
-                    Choice(name=f"1080p (sora-2-pro only, {_rate(settings, 'sora-2-pro', '1080p')})",
-                           value="1080p")],
-        aspect=[Choice(name="16:9 landscape", value="16:9"), Choice(name="9:16 portrait", value="9:16")],
-    )
-    async def sora(interaction: discord.Interaction, prompt: str, model: str = "sora-2",
-                   duration: int = 4, resolution: str = "720p", aspect: str | None = None,
+    async def sora(self, interaction: discord.Interaction, prompt: str,
+                   model: str = validation.DEFAULT_MODEL, duration: int = validation.DEFAULT_DURATION,
+                   resolution: str = validation.DEFAULT_RESOLUTION, aspect: str | None = None,
                    image: discord.Attachment | None = None) -> None:
-        if image is not None and not (image.content_type or "").startswith("image/"):
-            await interaction.response.send_message("The attachment must be an image (PNG, JPEG or WebP).",
-                                                    ephemeral=True)
+        if image is not None and not is_image(image.content_type, image.filename):
+            await interaction.response.send_message(
+                "The attachment must be a PNG, JPEG or WebP image.", ephemeral=True)
             return
         request = VideoRequest(prompt=prompt, model=model, duration=duration, resolution=resolution,
-                               aspect=aspect if aspect or image else "16:9",
+                               aspect=aspect if aspect or image else validation.DEFAULT_ASPECT,
                                image_url=image.url if image else None)
-        await start_from_interaction(interaction, request)
+        await self.jobs.from_interaction(interaction, request)
 
-    @app_commands.command(name="sora-usage", description="Your Sora spend and what is left")
-    @app_commands.guild_only()
-    async def usage(interaction: discord.Interaction) -> None:
-        bot: SoraBot = interaction.client  # type: ignore[assignment]
-        who = requester(interaction.guild_id, interaction.user)
-        status = bot.runtime.budgets.status(who.team, who.user)
-        await interaction.response.send_message("\n".join(status.lines()), ephemeral=True)
+    @sora.autocomplete("model")
+    async def _models(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        prices = self.chat.settings.prices
+        choices = []
+        for m in validation.MODELS:
+            resolution = validation.RESOLUTIONS[m][0]
+            rate = prices.get((m, resolution))
+            label = f"{m} (${rate:.2f}/s at {resolution})" if rate is not None else m
+            if current.lower() in m:
+                choices.append(Choice(name=label, value=m))
+        return choices[:25]
 
-    @app_commands.command(name="sora-jobs", description="Your recent and running Sora jobs")
+    @sora.autocomplete("duration")
+    async def _durations(self, interaction: discord.Interaction, current: str) -> list[Choice[int]]:
+        return [Choice(name=f"{d} seconds", value=d) for d in validation.DURATIONS
+                if str(d).startswith(current.strip())][:25]
+
+    @sora.autocomplete("resolution")
+    async def _resolutions(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return [Choice(name=r, value=r) for r in validation.ALL_RESOLUTIONS if current.lower() in r]
+
+    @sora.autocomplete("aspect")
+    async def _aspects(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return [Choice(name=f"{a} {name}", value=a) for a, name in validation.ASPECT_NAMES.items()
+                if current.lower() in f"{a} {name}"]
+
+    @app_commands.command(name="sora-usage", description="Your spend and what is left")
     @app_commands.guild_only()
-    async def jobs(interaction: discord.Interaction) -> None:
-        bot: SoraBot = interaction.client  # type: ignore[assignment]
+    async def usage(self, interaction: discord.Interaction) -> None:
         who = requester(interaction.guild_id, interaction.user)
-        rows = bot.engine.jobs(team=who.team, user=who.user, limit=10)
-        if not rows:
-            await interaction.response.send_message("You have no Sora jobs yet. Try /sora.", ephemeral=True)
+        await interaction.response.send_message(self.chat.usage_text(who), ephemeral=True)
+
+    @app_commands.command(name="sora-jobs", description="Your recent and running jobs")
+    @app_commands.guild_only()
+    async def jobs_(self, interaction: discord.Interaction) -> None:
+        who = requester(interaction.guild_id, interaction.user)
+        await interaction.response.send_message(self.chat.jobs_text(who, MARKUP), ephemeral=True)
+
+    async def _animate(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        image = first_image(message.attachments)
+        if image is None:
+            await interaction.response.send_message(NO_IMAGE, ephemeral=True)
             return
-        lines = []
-        for job in rows:
-            prompt = job.request.prompt if len(job.request.prompt) <= 60 else job.request.prompt[:59] + "…"
-            when = discord.utils.format_dt(job.created_at, "R")
-            lines.append(f"{STATUS_ICONS.get(job.status, '•')} `{job.id}` {job.status} · "
-                         f"{job.request.model} {job.request.duration} s · {usd(job.cost_micros)} · "
-                         f"{when} · {prompt}")
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
-
-    return [sora, usage, jobs]
+        await self.jobs.from_interaction(interaction, self.chat.image_request(message.content, image.url))

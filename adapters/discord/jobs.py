@@ -1,42 +1,26 @@
-"""Starting a job from Discord: who pays, where its messages go, and what the user is told."""
+"""Starting a job from Discord: who pays, where its messages go, and the private answer."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from typing import Any
 
 import discord
+from discord.ext import commands
 
-from adapters.discord.status import StatusMessage
-from adapters.discord.upload import DEFAULT_LIMIT
-from bot.engine import Accepted
-from bot.errors import InvalidRequest, QuotaExceeded
-from bot.models import Requester, VideoRequest, usd
+from adapters.discord.buttons import result_buttons
+from adapters.discord.status import DEFAULT_LIMIT, DiscordStatus
+from bot.chat import ChatJobs, Started
+from bot.errors import SoraError
+from bot.models import Job, Requester, VideoRequest
 
-if TYPE_CHECKING:
-    from adapters.discord.client import SoraBot
+log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+WHERE = "in this channel"
 
 
 def requester(guild_id: int | None, user: discord.abc.User) -> Requester:
     return Requester(platform="discord", team=str(guild_id or f"dm-{user.id}"), user=str(user.id),
                      name=user.display_name)
-
-
-def first_image(attachments: list[discord.Attachment]) -> discord.Attachment | None:
-    for attachment in attachments:
-        kind = (attachment.content_type or "").split(";")[0].strip().lower()
-        if kind.startswith("image/") or attachment.filename.lower().endswith(IMAGE_EXTENSIONS):
-            return attachment
-    return None
-
-
-async def start(bot: SoraBot, request: VideoRequest, who: Requester, *, channel_id: int,
-                filesize_limit: int | None, reply_to: int | None = None) -> Accepted:
-    """Submit the job; its status message and result go to `channel_id`. Raises
-    InvalidRequest / QuotaExceeded with nothing charged."""
-    origin = {"guild_id": int(who.team) if who.team.isdigit() else None, "channel_id": channel_id,
-              "filesize_limit": filesize_limit or DEFAULT_LIMIT, "reply_to": reply_to}
-    return await bot.engine.submit(request, who, StatusMessage(bot, origin), origin)
 
 
 def missing_permissions(perms: discord.Permissions) -> str:
@@ -46,35 +30,43 @@ def missing_permissions(perms: discord.Permissions) -> str:
     return ", ".join(name for name, ok in needed.items() if not ok)
 
 
-def accepted_text(accepted: Accepted) -> str:
-    left = accepted.left_today
-    left_text = "no budget limit today" if left is None else f"{usd(left)} left for you today"
-    return (f"Started `{accepted.job.id}`: estimated cost {usd(accepted.job.cost_micros)}; "
-            f"{left_text}. Progress and the video will appear in this channel.")
+class DiscordJobs:
+    """The Discord side of the chat-job layer, handed to every cog that starts jobs."""
 
+    def __init__(self, client: commands.Bot, chat: ChatJobs) -> None:
+        self.client = client
+        self.chat = chat
+        #: Re-roll and pro buttons under each result; a press starts a job like /sora does.
+        self.buttons, self.view_for = result_buttons(chat.engine, self.from_interaction)
 
-async def start_from_interaction(interaction: discord.Interaction, request: VideoRequest) -> None:
-    """The answer to every interaction that makes a video: check at once, defer, submit, say
-    what it costs. Refusals are ephemeral and charge nothing."""
-    bot: SoraBot = interaction.client  # type: ignore[assignment]
-    missing = missing_permissions(interaction.app_permissions)
-    if missing:
-        await interaction.response.send_message(
-            f"I cannot post videos in this channel: I need the {missing} permission(s) here.",
-            ephemeral=True)
-        return
-    try:
-        bot.engine.quote(request)  # an invalid combination is refused before anything else
-    except InvalidRequest as exc:
-        await interaction.response.send_message(exc.user_message, ephemeral=True)
-        return
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        accepted = await start(
-            bot, request, requester(interaction.guild_id, interaction.user),
-            channel_id=interaction.channel_id or 0, filesize_limit=interaction.filesize_limit,
-            reply_to=None)
-    except (InvalidRequest, QuotaExceeded) as exc:
-        await interaction.followup.send(exc.user_message, ephemeral=True)
-        return
-    await interaction.followup.send(accepted_text(accepted), ephemeral=True)
+    def events_for(self, job: Job) -> DiscordStatus:
+        """A job's status message, rebuilt from its stored origin."""
+        return DiscordStatus(self.client, job.origin, self.view_for)
+
+    async def start(self, request: VideoRequest, who: Requester, *, channel_id: int,
+                    filesize_limit: int | None, reply_to: int | None = None,
+                    source: str | None = None) -> Started:
+        origin: dict[str, Any] = {
+            "guild_id": int(who.team) if who.team.isdigit() else None, "channel_id": channel_id,
+            "filesize_limit": filesize_limit or DEFAULT_LIMIT, "reply_to": reply_to}
+        events = DiscordStatus(self.client, origin, self.view_for)
+        return await self.chat.start(request, who, events, origin, source=source)
+
+    async def from_interaction(self, interaction: discord.Interaction,
+                               request: VideoRequest) -> None:
+        """The answer to every interaction that makes a video: check at once, defer, start,
+        say what it costs. Refusals are private and charge nothing."""
+        who = requester(interaction.guild_id, interaction.user)
+        try:
+            self.chat.check(request, who, missing_permissions(interaction.app_permissions))
+        except SoraError as exc:
+            await interaction.response.send_message(exc.user_message, ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            started = await self.start(request, who, channel_id=interaction.channel_id or 0,
+                                       filesize_limit=interaction.filesize_limit)
+        except SoraError as exc:
+            await interaction.followup.send(exc.user_message, ephemeral=True)
+            return
+        await interaction.followup.send(started.text(WHERE), ephemeral=True)

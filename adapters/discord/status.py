@@ -1,96 +1,89 @@
-"""The JobEvents of a Discord job: one status message in the channel, edited as the job moves,
-then the MP4 posted as the bot's own channel message (it outlives the interaction token)."""
+"""A Discord job's status message: the bot's own channel message (it outlives the 15-minute
+interaction token), edited as the job moves; the MP4 posted as a new message, shrunk to the
+upload limit when needed. The lifecycle is the core's (`bot.status.StatusMessage`)."""
 from __future__ import annotations
 
-import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
-from adapters.discord import upload
-from adapters.discord.text import header, stage_line
-from bot.errors import DeliveryFailed, SoraError
-from bot.models import Job, Progress
-
-if TYPE_CHECKING:
-    from adapters.discord.client import SoraBot
+from adapters.discord.markup import MARKUP, NO_MENTIONS
+from bot import transcode
+from bot.errors import DeliveryFailed
+from bot.models import Job
+from bot.status import MessageGone, StatusMessage
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LIMIT = 10 * 1024 * 1024  # an unboosted server's upload limit
+ViewFor = Callable[[Job], discord.ui.View]
 
-class StatusMessage:
-    """JobEvents for one job. Everything it needs is in `origin`, so it can be rebuilt after a
-    restart: guild_id, channel_id, message_id (the status message), reply_to, filesize_limit."""
 
-    def __init__(self, bot: SoraBot, origin: dict[str, Any]) -> None:
-        self.bot = bot
-        self.origin = origin
+def size_text(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
+
+
+class DiscordStatus(StatusMessage):
+    """Built from `job.origin` (guild_id, channel_id, reply_to, filesize_limit), so the same
+    code serves a new job and one resumed after a restart."""
+
+    markup = MARKUP
+
+    def __init__(self, client: discord.Client, origin: dict[str, Any], view_for: ViewFor) -> None:
         guild_id = origin.get("guild_id")
-        self.channel = bot.get_partial_messageable(int(origin["channel_id"]),
-                                                   guild_id=int(guild_id) if guild_id else None)
+        self.channel = client.get_partial_messageable(int(origin["channel_id"]),
+                                                      guild_id=int(guild_id) if guild_id else None)
+        self.reply_to = origin.get("reply_to")
+        self.limit = int(origin.get("filesize_limit") or DEFAULT_LIMIT)
+        self.view_for = view_for
 
-    # -- JobEvents -------------------------------------------------------------------------
+    async def post(self, job: Job, text: str) -> str:
+        reference = None
+        if self.reply_to:
+            reference = discord.MessageReference(message_id=int(self.reply_to),
+                                                 channel_id=self.channel.id, fail_if_not_exists=False)
+        message = await self.channel.send(text, reference=reference, allowed_mentions=NO_MENTIONS)
+        return str(message.id)
 
-    async def accepted(self, job: Job) -> None:
-        if self.origin.get("message_id"):  # posted before a restart: reuse it
-            await self._show(job, "⏳ Accepted")
-            return
-        reference = self._reference()
-        message = await self.channel.send(
-            f"{header(job)}\n⏳ Accepted", reference=reference,
-            allowed_mentions=discord.AllowedMentions.none())
-        self.origin["message_id"] = message.id
-        self.bot.engine.set_origin(job.id, message_id=message.id)
-
-    async def progress(self, job: Job, progress: Progress) -> None:
-        await self._show(job, stage_line(progress))
-
-    async def completed(self, job: Job, video: Path) -> None:
-        await self._show(job, "⬆️ Uploading…")
+    async def edit(self, job: Job, ref: str, text: str) -> None:
         try:
-            sent = await upload.deliver(self, job, video)
-        except Exception:
-            with contextlib.suppress(discord.HTTPException):
-                await self._show(job, "⚠️ The video was made but could not be posted here. "
-                                      "An admin can find it in the bot's log.")
-            raise
-        if sent is None:
+            await self.channel.get_partial_message(int(ref)).edit(content=text,
+                                                                  allowed_mentions=NO_MENTIONS)
+        except discord.NotFound:
+            raise MessageGone() from None
+
+    async def upload(self, job: Job, video: Path, caption: str) -> str | None:
+        path = await self._fitting(job, video)
+        user = discord.Object(int(job.requester.user))
+        view = self.view_for(job)
+        try:
+            message = await self.channel.send(
+                caption, file=discord.File(path, filename=f"{job.id}.mp4"), view=view,
+                allowed_mentions=discord.AllowedMentions(users=[user]))
+        finally:
+            view.stop()  # the buttons are dynamic items: no per-message view needs keeping
+            if path != video:
+                path.unlink(missing_ok=True)
+        return message.jump_url
+
+    async def _fitting(self, job: Job, video: Path) -> Path:
+        """The video, or a copy shrunk under the upload limit; DeliveryFailed when it cannot."""
+        size = video.stat().st_size
+        if size <= self.limit:
+            return video
+        await self.show(job, f"🗜️ Shrinking the video ({size_text(size)}) to fit the "
+                             f"{size_text(self.limit)} upload limit…")
+        shrunk = await transcode.shrink(video, self.limit)
+        if shrunk is None:
+            log.warning("Job %s: %s (%d bytes) cannot be shrunk under the %d-byte upload limit",
+                        job.id, video.resolve(), size, self.limit)
+            await self.show(job, (
+                f"⚠️ The video is {size_text(size)}, over this server's {size_text(self.limit)} "
+                f"upload limit, and could not be shrunk to fit. An admin can find it on the "
+                f"bot's host as `{video.name}`."))
             raise DeliveryFailed("The video is too large to upload here, even after shrinking.")
-        await self._show(job, f"✅ Done: {sent.jump_url}")
-
-    async def failed(self, job: Job, error: SoraError) -> None:
-        await self._show(job, f"❌ {error.user_message}")
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _reference(self) -> discord.MessageReference | None:
-        reply_to = self.origin.get("reply_to")
-        if not reply_to:
-            return None
-        return discord.MessageReference(message_id=int(reply_to), channel_id=self.channel.id,
-                                        fail_if_not_exists=False)
-
-    async def _show(self, job: Job, line: str) -> None:
-        """Edit the status message; post a new one if it is gone (deleted, or never posted)."""
-        content = f"{header(job)}\n{line}"
-        message_id = self.origin.get("message_id")
-        if message_id:
-            try:
-                await self.channel.get_partial_message(int(message_id)).edit(
-                    content=content, allowed_mentions=discord.AllowedMentions.none())
-                return
-            except discord.NotFound:
-                log.info("Status message of job %s is gone; posting a new one", job.id)
-        message = await self.channel.send(content, allowed_mentions=discord.AllowedMentions.none())
-        self.origin["message_id"] = message.id
-        self.bot.engine.set_origin(job.id, message_id=message.id)
-
-    async def note(self, job: Job, line: str) -> None:
-        await self._show(job, line)
-
-    @property
-    def filesize_limit(self) -> int:
-        return int(self.origin.get("filesize_limit") or upload.DEFAULT_LIMIT)
-
+        await self.show(job, "⬆️ Uploading the video")
+        return shrunk

@@ -8,9 +8,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.context import SlackContext
-from adapters.slack.events import slack_error
 from adapters.slack.flags import parse_quota
-from bot.models import usd
+from adapters.slack.markup import MARKUP, slack_error
 
 log = logging.getLogger(__name__)
 
@@ -38,35 +37,12 @@ async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, us
         log.info("Refused quota command from non-admin %s/%s", team, user_id)
         return NOT_ADMIN
     q = parse_quota(args)
-    budgets = ctx.runtime.budgets
-    who = f"<@{q.user}>" if q.user else "the whole workspace"
+    who = MARKUP.mention(q.user) if q.user else "the whole workspace"
     if q.action == "set":
-        budgets.set(team, q.user, daily=q.daily, monthly=q.monthly)
-        log.info("Quota set by %s for %s/%s", user_id, team, q.user or "*")
-        return f"Budget for {who} updated. " + _describe(budgets.quotas(team), q.user)
+        ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly)
+        return f"Budget for {who} updated.\n" + ctx.chat.budgets_text(team, MARKUP, "workspace", q.user or "")
     if q.action == "clear":
-        gone = budgets.clear(team, q.user)
+        gone = ctx.chat.budgets.clear(team, q.user)
         return (f"Budget override for {who} removed; the defaults apply again." if gone
                 else f"{who} had no budget override.")
-    if q.user:
-        return _describe(budgets.quotas(team), q.user)
-    rows = budgets.quotas(team)
-    if not rows:
-        return "No budget overrides: the defaults from the bot's settings apply."
-    return "Budget overrides:\n" + "\n".join(_row(r) for r in rows)
-
-
-def _describe(rows: list[dict[str, Any]], user: str | None) -> str:
-    row = next((r for r in rows if r["user"] == (user or "")), None)
-    if row is None:
-        return f"{'<@' + user + '>' if user else 'The workspace'} has no override; the defaults apply."
-    return _row(row)
-
-
-def _row(row: dict[str, Any]) -> str:
-    who = f"<@{row['user']}>" if row["user"] else "Workspace"
-
-    def cap(v: int | None) -> str:
-        return "no limit" if v is None else usd(v)
-
-    return f"{who}: daily {cap(row['daily_micros'])}, monthly {cap(row['monthly_micros'])}"
+    return ctx.chat.budgets_text(team, MARKUP, "workspace", q.user)

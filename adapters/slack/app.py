@@ -1,6 +1,7 @@
-"""Builds the bolt AsyncApp with every listener group registered."""
+"""The bolt AsyncApp and its one listener table."""
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -9,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import commands, modal, reactions
 from adapters.slack.context import SlackContext
+from adapters.slack.errors import on_error
 from adapters.slack.media import MediaLinks
 from bot.errors import ConfigError
 from bot.runtime import Runtime
@@ -39,13 +41,17 @@ def build_app(ctx: SlackContext) -> AsyncApp:
         logger=logging.getLogger("adapters.slack.bolt"),
         name="sora-bot",
     )
-    commands.register(app, ctx)
-    modal.register(app, ctx)
-    reactions.register(app, ctx)
-
-    @app.error
-    async def on_error(error: Exception) -> None:
-        # The body is not logged: it carries response URLs and user content.
-        log.error("Unhandled error in a Slack listener", exc_info=error)
-
+    register_listeners(app, ctx)
     return app
+
+
+def register_listeners(app: AsyncApp, ctx: SlackContext) -> None:
+    """Every way Slack reaches the bot, in one table. Each handler takes the context first;
+    bolt fills in the rest by parameter name."""
+    def bound(handler: Any) -> Any:
+        return functools.partial(handler, ctx)
+
+    app.command("/sora")(bound(commands.sora))
+    app.view(modal.CALLBACK_ID)(bound(modal.submitted))
+    app.event("reaction_added")(bound(reactions.reaction_added))
+    app.error(on_error)

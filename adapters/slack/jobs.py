@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from adapters.slack import texts
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
 from adapters.slack.context import SlackContext
-from adapters.slack.events import SlackJobEvents
-from bot.models import Requester, VideoRequest, usd
+from adapters.slack.status import SlackStatus
+from bot.models import Job, Requester, VideoRequest
 
 log = logging.getLogger(__name__)
 
@@ -19,22 +20,25 @@ class Where:
     channel: str
     thread_ts: str | None = None
     response_url: str | None = None
-    #: The message a reaction job animates, to start one job per member and message.
+    #: The message a reaction job animates: one live job per member and message.
     source_ts: str | None = None
 
 
+def events_for(ctx: SlackContext, job: Job) -> SlackStatus:
+    """A job's status message, rebuilt from its stored origin."""
+    return SlackStatus(ctx.client, job.origin)
+
+
 async def start_job(ctx: SlackContext, request: VideoRequest, requester: Requester, where: Where) -> str:
-    """Submit the job and return the first reply (cost estimate and what is left today).
-    Raises InvalidRequest / QuotaExceeded with nothing stored or charged."""
-    origin: dict[str, str] = {"channel": where.channel}
+    """Check, start the job, and return the private answer (cost and what is left today).
+    Raises a SoraError with nothing stored or charged."""
+    ctx.chat.check(request, requester)
+    origin = {"channel": where.channel}
     if where.thread_ts:
         origin["thread_ts"] = where.thread_ts
-    if where.source_ts:
-        origin["source_ts"] = where.source_ts
-    events = SlackJobEvents(ctx, origin, respond_url=where.response_url)
-    accepted = await ctx.runtime.engine.submit(request, requester, events, origin=origin)
-    job = accepted.job
-    log.info("Slack job %s started by %s/%s", job.id, requester.team, requester.user)
-    return (f"Making your video ({texts.describe(job)}). Estimated cost {usd(job.cost_micros)}. "
-            f"{texts.left_text(accepted.left_today)} Progress is posted in the channel"
-            f"{' thread' if where.thread_ts else ''}.")
+    respond = (AsyncWebhookClient(where.response_url, session=ctx.runtime.session)
+               if where.response_url else None)
+    events = SlackStatus(ctx.client, origin, respond)
+    source = f"{where.channel}/{where.source_ts}" if where.source_ts else None
+    started = await ctx.chat.start(request, requester, events, origin, source=source)
+    return started.text("in the thread" if where.thread_ts else "in the channel")

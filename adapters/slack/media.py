@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.errors import SoraError
+from bot.images import sniff
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,6 @@ NO_PUBLIC_URL_MESSAGE = (
 
 class ImageError(SoraError):
     """The Slack file cannot be used as the start image."""
-
-
-def sniff(data: bytes) -> str | None:
-    """The image content type from its magic bytes, or None if it is not PNG, JPEG or WebP."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def is_slack_host(url: str, api_url: str | None) -> bool:

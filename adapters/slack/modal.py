@@ -5,13 +5,14 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.context import SlackContext
+from adapters.slack.errors import reply_for
 from adapters.slack.jobs import Where, start_job
-from bot.errors import InvalidRequest, SoraError
+from bot import validation
+from bot.errors import InvalidRequest
 from bot.models import Requester, VideoRequest
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,13 @@ def build_view(channel_id: str) -> dict[str, Any]:
             {"type": "input", "block_id": "prompt", "label": {"type": "plain_text", "text": "Prompt"},
              "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                          "placeholder": {"type": "plain_text", "text": "A red fox running through snow"}}},
-            _select("model", "Model", [("sora-2", "sora-2"), ("sora-2-pro", "sora-2-pro")], "sora-2"),
-            _select("duration", "Duration", [(str(d), f"{d} s") for d in (4, 8, 12, 16, 20)], "4"),
-            _select("resolution", "Resolution", [(r, r) for r in ("720p", "1024p", "1080p")], "720p"),
-            _select("aspect", "Aspect", [("16:9", "16:9 landscape"), ("9:16", "9:16 portrait")], "16:9"),
+            _select("model", "Model", [(m, m) for m in validation.MODELS], validation.DEFAULT_MODEL),
+            _select("duration", "Duration", [(str(d), f"{d} s") for d in validation.DURATIONS],
+                    str(validation.DEFAULT_DURATION)),
+            _select("resolution", "Resolution", [(r, r) for r in validation.ALL_RESOLUTIONS],
+                    validation.DEFAULT_RESOLUTION),
+            _select("aspect", "Aspect", [(a, f"{a} {name}") for a, name in validation.ASPECT_NAMES.items()],
+                    validation.DEFAULT_ASPECT),
         ],
     }
 
@@ -60,9 +64,10 @@ def read_view(view: dict[str, Any]) -> VideoRequest:
             return (element.get("selected_option") or {}).get("value", "")
         return element.get("value") or ""
 
-    return VideoRequest(prompt=get("prompt"), model=get("model") or "sora-2",
-                        duration=int(get("duration") or 4), resolution=get("resolution") or "720p",
-                        aspect=get("aspect") or "16:9")
+    return VideoRequest(prompt=get("prompt"), model=get("model") or validation.DEFAULT_MODEL,
+                        duration=int(get("duration") or validation.DEFAULT_DURATION),
+                        resolution=get("resolution") or validation.DEFAULT_RESOLUTION,
+                        aspect=get("aspect") or validation.DEFAULT_ASPECT)
 
 
 def _error_block(message: str, request: VideoRequest) -> str:
@@ -76,27 +81,22 @@ def _error_block(message: str, request: VideoRequest) -> str:
     return "model" if "model" in lowered else "prompt"
 
 
-def register(app: AsyncApp, ctx: SlackContext) -> None:
-    @app.view(CALLBACK_ID)
-    async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                        client: AsyncWebClient) -> None:
-        request = read_view(view)
-        try:
-            ctx.runtime.engine.quote(request)  # local and fast: errors go back into the form
-        except InvalidRequest as exc:
-            block = _error_block(exc.user_message, request)
-            await ack(response_action="errors", errors={block: exc.user_message})
-            return
-        await ack()
-        user = body["user"]
-        channel = json.loads(view.get("private_metadata") or "{}").get("channel") or user["id"]
-        requester = Requester("slack", (body.get("team") or {}).get("id") or user["team_id"], user["id"],
-                              user.get("username") or user.get("name"))
-        try:
-            reply = await start_job(ctx, request, requester, Where(channel))
-        except SoraError as exc:
-            reply = exc.user_message
-        except Exception:
-            log.exception("Starting a job from the modal failed")
-            reply = "Something went wrong on the bot's side. Please try again."
-        await client.chat_postEphemeral(channel=channel, user=user["id"], text=reply)
+async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                    client: AsyncWebClient) -> None:
+    request = read_view(view)
+    try:
+        ctx.chat.engine.quote(request)  # local and fast: errors go back into the form
+    except InvalidRequest as exc:
+        block = _error_block(exc.user_message, request)
+        await ack(response_action="errors", errors={block: exc.user_message})
+        return
+    await ack()
+    user = body["user"]
+    channel = json.loads(view.get("private_metadata") or "{}").get("channel") or user["id"]
+    requester = Requester("slack", (body.get("team") or {}).get("id") or user["team_id"], user["id"],
+                          user.get("username") or user.get("name"))
+    try:
+        reply = await start_job(ctx, request, requester, Where(channel))
+    except Exception as exc:
+        reply = reply_for(exc, "Starting a job from the form")
+    await client.chat_postEphemeral(channel=channel, user=user["id"], text=reply)

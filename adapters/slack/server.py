@@ -12,7 +12,8 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.app import build_app, build_context
 from adapters.slack.context import SlackContext
-from adapters.slack.events import SlackJobEvents, slack_error
+from adapters.slack.jobs import events_for
+from adapters.slack.markup import slack_error
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
@@ -76,7 +77,6 @@ class SlackService:
     async def start(self) -> None:
         s = self.runtime.settings
         await self.check_tokens()
-        self.runtime.engine.register("slack", SlackJobEvents.factory(self.ctx))
         if not self.socket_mode or s.public_base_url:
             self.runner = web.AppRunner(self.web_app(), access_log=None)
             await self.runner.setup()
@@ -91,16 +91,13 @@ class SlackService:
             log.info("Slack Socket Mode connected")
         if not s.public_base_url:
             log.warning("PUBLIC_BASE_URL is not set: image-to-video by reaction is off")
-        resumed = await self.runtime.engine.resume(["slack"])
-        if resumed:
-            log.info("Resumed %d Slack job(s)", len(resumed))
+        await self.ctx.chat.attach("slack", lambda job: events_for(self.ctx, job))
 
     async def stop(self) -> None:
         if self.socket is not None:
             await self.socket.close_async()
         if self.runner is not None:
             await self.runner.cleanup()
-        await self.ctx.aclose()
 
 
 async def serve(runtime: Runtime) -> None:

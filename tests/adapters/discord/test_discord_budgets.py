@@ -34,7 +34,8 @@ async def test_budget_refusal_charges_nothing(bot, fake: FakeDiscord, stand_in) 
         await fake.wait_for(lambda: fake.replies(usage))
     refusal = fake.replies(token)[0]
     assert "costs $0.64" in refusal and "$0.50" in refusal
-    assert fake.followups(token)[0].json["flags"] & 64
+    callback = fake.callbacks(token)[0].json  # refused at once, privately, before any defer
+    assert callback["type"] == 4 and callback["data"]["flags"] & 64
     assert stand_in.state.submits() == [] and fake.channel_posts() == []
     assert "You today: $0.00 of $0.50" in fake.replies(usage)[0]
 

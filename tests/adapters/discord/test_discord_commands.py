@@ -24,7 +24,7 @@ async def test_sora_with_image_option_and_jobs_listing(bot, fake: FakeDiscord, s
     submit = stand_in.state.submits()[0]
     assert submit["image_urls"] == [image["url"]] and submit["resolution"] == "1080p"
     line = fake.replies(listing)[0]
-    assert f"`{job[0].id}` delivered" in line and "sora-2-pro 4 s" in line and "the dog runs" in line
+    assert f"`{job[0].id}` delivered" in line and "sora-2-pro · 4 s" in line and "the dog runs" in line
     assert DISCORD_TOKEN not in caplog.text and TEST_KEY not in caplog.text
 
 
@@ -38,7 +38,7 @@ async def test_admin_shows_and_clears_budgets(bot, fake: FakeDiscord) -> None:
             if name == "set":
                 assert rt.budgets.quotas(team)[0]["daily_micros"] == 20_000_000
             if name == "show":
-                assert "Server: $20.00/day, $300.00/month" in fake.replies(token)[0]
+                assert "The whole server: $20.00/day, $300.00/month" in fake.replies(token)[0]
         assert rt.budgets.quotas(team) == []
     assert "cleared" in fake.replies(token)[0]
 

@@ -61,7 +61,7 @@ async def test_restart_mid_job_delivers_once(bot, fake: FakeDiscord, stand_in) -
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a lighthouse in a storm"})
         job = (await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "submitted"]))[0]
-    status_id = job.origin["message_id"]
+    status_id = job.origin["status_ref"]
     assert fake.uploads() == []
 
     async with bot() as rt:  # same database, new process state

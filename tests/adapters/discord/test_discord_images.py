@@ -51,7 +51,7 @@ async def test_reaction_without_an_image_says_why(bot, fake: FakeDiscord, stand_
         await fake.react(plain, "🎬", user_id=55)
         reply = (await fake.wait_for(fake.channel_posts))[0]
         await asyncio.sleep(0.1)
-    assert "no image attachment" in reply.content and reply.content.startswith("<@55>")
+    assert "no PNG, JPEG or WebP image" in reply.content and reply.content.startswith("<@55>")
     assert reply.json["message_reference"]["message_id"] == int(plain["id"])
     assert len(fake.channel_posts()) == 1 and stand_in.state.submits() == []
 

@@ -20,7 +20,7 @@ async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> N
     resp = await bot.command("a red fox running --duration 8 through snow")
     assert resp.status == 200 and time.monotonic() - started < 3
     reply = (await bot.replies())[0]
-    assert "Estimated cost $0.64" in reply and "$4.36 left today" in reply
+    assert "estimated cost $0.64" in reply and "$4.36 left for you today" in reply
 
     job = await bot.rt.engine.wait(await _job_id(bot))
     assert job.status == "delivered" and job.error is None
@@ -30,7 +30,7 @@ async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> N
 
     posts = bot.fake.calls_to("chat.postMessage")
     assert len(posts) == 1 and posts[0].args["channel"] == CHANNEL
-    status = bot.fake.message(CHANNEL, job.origin["message_ts"])
+    status = bot.fake.message(CHANNEL, job.origin["status_ref"])
     assert status is not None
     edits = "\n".join(status["edits"])
     assert "Queued" in edits and "Uploading" in edits
@@ -60,8 +60,8 @@ async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot
     await bot.command("a cat")
     job = await bot.rt.engine.wait(await _job_id(bot))
     assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
-    status = bot.fake.message(CHANNEL, job.origin["message_ts"])
-    assert status is not None and status["text"].splitlines()[-1].startswith(":x: ")
+    status = bot.fake.message(CHANNEL, job.origin["status_ref"])
+    assert status is not None and status["text"].splitlines()[-1].startswith("❌ ")
     assert "Nothing was charged" in status["text"] and "Traceback" not in status["text"]
     assert bot.fake.calls_to("files.completeUploadExternal") == []
 
@@ -70,7 +70,7 @@ async def test_a_refused_upload_is_shown_and_recorded(bot: Bot) -> None:
     bot.fake.fail["files.completeUploadExternal"] = "not_in_channel"
     await bot.command("a cat")
     job = await bot.rt.engine.wait(await _job_id(bot))
-    status = bot.fake.message(CHANNEL, job.origin["message_ts"])
+    status = bot.fake.message(CHANNEL, job.origin["status_ref"])
     assert "Slack refused the upload (not_in_channel)" in status["text"]
     assert (job.status, job.error) == ("delivered", "Slack refused the upload (not_in_channel).")
     assert bot.rt.store.ledger_state(job.id) == "spent"  # made and paid for upstream
@@ -109,7 +109,7 @@ async def test_non_admin_cannot_change_budgets(bot: Bot) -> None:
     await bot.command("quota set <@UANN|ann> --daily 1.5", user="UBOSS")
     await bot.command("quota set --team --monthly 40", user="UBOSS")
     replies = await bot.replies(4)
-    assert "daily $1.50" in replies[2] and "monthly $40.00" in replies[3]
+    assert "$1.50/day" in replies[2] and "$40.00/month" in replies[3]
     quotas = {q["user"]: q for q in bot.rt.budgets.quotas(TEAM_ID)}
     assert quotas["UANN"]["daily_micros"] == 1_500_000 and quotas[""]["monthly_micros"] == 40_000_000
     # The new cap applies: a $0.32 video... fits, then usage says what is left.
@@ -121,7 +121,7 @@ async def test_admin_from_settings_list(bot: Bot, slack_settings) -> None:
     bot.rt.settings = slack_settings.with_(slack_admin_user_ids=frozenset({"UANN"}))
     # The context reads settings from the runtime, so the list applies at once.
     await bot.command("quota set --user UANN --daily 2", user="UANN")
-    assert "daily $2.00" in (await bot.replies())[0]
+    assert "$2.00/day" in (await bot.replies())[0]
 
 
 async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot, stand_in) -> None:

@@ -64,7 +64,7 @@ async def test_modal_submission_starts_the_job(bot: Bot, stand_in) -> None:
     assert (job.request.model, job.request.duration, job.request.resolution, job.request.aspect) == (
         "sora-2-pro", 8, "1080p", "9:16")
     [note] = bot.fake.calls_to("chat.postEphemeral")
-    assert note.args["user"] == "UANN" and "Estimated cost $4.48" in note.args["text"]
+    assert note.args["user"] == "UANN" and "estimated cost $4.48" in note.args["text"]
 
 
 async def test_modal_invalid_combination_shows_field_error(bot: Bot, stand_in) -> None:

@@ -3,7 +3,10 @@ link is what goes upstream in `image_urls`."""
 from __future__ import annotations
 
 from adapters.slack.media import NO_PUBLIC_URL_MESSAGE, SCOPE_MESSAGE
-from adapters.slack.reactions import ALREADY_STARTED, NO_IMAGE
+from bot.errors import AlreadyStarted
+from bot.images import NO_IMAGE
+
+ALREADY_STARTED = AlreadyStarted.user_message
 from bot.settings import Settings
 from tests.adapters.slack.conftest import CHANNEL, JPEG, PNG, Bot, reaction
 from tests.fakes.slack import TEAM_ID
@@ -37,7 +40,7 @@ async def test_reaction_serves_the_image_and_sends_its_link(bot: Bot, stand_in) 
     [complete] = bot.fake.calls_to("files.completeUploadExternal")
     assert complete.args["thread_ts"] == ts and "<@UBOSS>" in complete.args["initial_comment"]
     [note] = _ephemerals(bot)
-    assert note["user"] == "UBOSS" and "Estimated cost $0.32" in note["text"]
+    assert note["user"] == "UBOSS" and "estimated cost $0.32" in note["text"]
 
 
 async def test_reaction_on_a_thread_reply_with_a_stub_file(bot: Bot, stand_in) -> None:

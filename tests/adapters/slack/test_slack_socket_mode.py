@@ -47,7 +47,7 @@ async def test_slash_command_over_socket_mode(socket_settings: Settings, fake_sl
         await fake_slack.wait_for(lambda: fake_slack.calls_to("files.completeUploadExternal"))
         [job] = rt.engine.jobs(team=TEAM_ID)
         assert job.request.model == "sora-2-pro"
-        assert "Estimated cost $0.96" in fake_slack.responses[0]["text"]
+        assert "estimated cost $0.96" in fake_slack.responses[0]["text"]
     assert fake_slack.calls_to("apps.connections.open")[0].token == APP_TOKEN
 
 
@@ -69,7 +69,7 @@ async def test_restart_mid_job_delivers_once(socket_settings: Settings, fake_sla
     assert len(stand_in.state.submits()) == 1
     assert len(fake_slack.calls_to("upload")) == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the same progress message...
-    status = fake_slack.message(CHANNEL, job.origin["message_ts"])
+    status = fake_slack.message(CHANNEL, job.origin["status_ref"])
     assert status is not None and "Done" in status["text"]  # ...finished after the restart
 
 

@@ -1,0 +1,96 @@
+"""The discord.py bot: one cog per feature, each handed what it needs; one error policy."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord.admin import Quota
+from adapters.discord.checks import NOT_ALLOWED
+from adapters.discord.commands import Video
+from adapters.discord.jobs import DiscordJobs
+from adapters.discord.reactions import Reactions
+from bot.chat import ChatJobs
+from bot.errors import SoraError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Something went wrong; the error has been logged for the bot's admin."
+
+
+def point_at(settings: Settings) -> None:
+    """Send REST and gateway traffic to a proxy (or a test fake) when settings say so.
+    discord.py reads these class attributes for every request, so this is process-wide."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class SoraTree(app_commands.CommandTree):
+    """Every command's refusal or failure, answered privately in one place."""
+
+    async def on_error(self, interaction: discord.Interaction,
+                       error: app_commands.AppCommandError) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(error, app_commands.MissingPermissions):
+            text = NOT_ALLOWED
+        elif isinstance(error, app_commands.CheckFailure):
+            text = "You cannot use this command here."
+        elif isinstance(original, SoraError):
+            text = original.user_message
+        else:
+            log.error("Command %s failed", getattr(interaction.command, "name", "?"), exc_info=error)
+            text = GENERIC_ERROR
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("Could not tell the user about a failed command", exc_info=True)
+
+
+class SoraBot(commands.Bot):
+    def __init__(self, chat: ChatJobs, *, message_content: bool = True, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # Slash commands only: the prefix is a mention, so no message text is ever parsed.
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents,
+                         tree_cls=SoraTree, **options)
+        self.chat = chat
+        self.settings = chat.settings
+        self.jobs = DiscordJobs(self, chat)
+        self._resumed = False
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(Video(self.jobs))
+        await self.add_cog(Reactions(self.jobs))
+        await self.add_cog(Quota(self.chat))
+        await self._sync()
+
+    async def _sync(self) -> None:
+        try:
+            guild_id = self.settings.discord_guild_id
+            if guild_id:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+            else:
+                synced = await self.tree.sync()
+            log.info("Synced %d Discord commands%s", len(synced),
+                     f" to guild {guild_id}" if guild_id else " globally")
+        except discord.HTTPException:
+            log.exception("Syncing Discord commands failed; existing commands stay as they were")
+
+    async def on_ready(self) -> None:
+        log.info("Connected to Discord as %s in %d servers", self.user, len(self.guilds))
+        if not self._resumed:  # on_ready fires again after every reconnect
+            self._resumed = True
+            await self.chat.attach("discord", self.jobs.events_for)

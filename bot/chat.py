@@ -1,0 +1,96 @@
+"""The chat-job layer: what every chat front end does around a job, once. Adapters turn a
+platform's event into a `VideoRequest`, a `Requester` and a `StatusMessage`; this module runs
+the pre-checks, starts the job, and words the answers."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import texts
+from bot.budgets import Budgets, refusal
+from bot.engine import JobEngine
+from bot.errors import QuotaExceeded, SoraError
+from bot.events import JobEvents
+from bot.images import image_request
+from bot.models import Job, Requester, VideoRequest
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class CannotPost(SoraError):
+    """The bot lacks what it needs to post in the conversation; nothing was started."""
+
+
+@dataclass(frozen=True)
+class Started:
+    job: Job
+    #: What the requester may still spend today after this job (micro-dollars); None: no cap.
+    left_today: int | None
+
+    def text(self, where: str = "in this channel") -> str:
+        return texts.started_text(self.job, self.left_today, where)
+
+
+class ChatJobs:
+    """One per process, shared by every chat front end."""
+
+    def __init__(self, settings: Settings, engine: JobEngine, budgets: Budgets) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.budgets = budgets
+
+    async def attach(self, platform: str, events_for: Callable[[Job], JobEvents]) -> list[Job]:
+        """A front end is up: rebuild its jobs' events from their stored origin with
+        `events_for`, and continue the jobs it left unfinished."""
+        self.engine.register(platform, events_for)
+        resumed = await self.engine.resume([platform])
+        if resumed:
+            log.info("Resumed %d unfinished %s job(s)", len(resumed), platform)
+        return resumed
+
+    def check(self, request: VideoRequest, requester: Requester, missing: str = "") -> int:
+        """The checks every front end runs before answering, cheapest first; returns the cost.
+        `missing`: the platform permissions the bot lacks where the job would report, as
+        the adapter found them. Raises CannotPost, InvalidRequest or QuotaExceeded."""
+        if missing:
+            raise CannotPost(f"I cannot post videos here: I need the {missing} permission(s).")
+        _, cost = self.engine.quote(request)
+        status = self.budgets.status(requester.team, requester.user)
+        if not status.usage.fits(cost):
+            raise QuotaExceeded(refusal(status, cost))
+        return cost
+
+    async def start(self, request: VideoRequest, requester: Requester, events: JobEvents,
+                    origin: dict[str, Any], source: str | None = None) -> Started:
+        """Reserve and start the job (the reservation checks the budget again, atomically).
+        `source`: the message a reaction job animates; one live job per member and source.
+        Raises InvalidRequest, QuotaExceeded or AlreadyStarted with nothing stored."""
+        accepted = await self.engine.submit(request, requester, events, origin, source=source)
+        log.info("%s job %s started by %s/%s", requester.platform, accepted.job.id,
+                 requester.team, requester.user)
+        return Started(accepted.job, accepted.left_today)
+
+    def image_request(self, text: str, image_url: str | None = None) -> VideoRequest:
+        return image_request(self.settings, text, image_url)
+
+    def already_started(self, requester: Requester, source: str) -> bool:
+        """Whether the member has a live job for `source`: an early, friendly answer. The
+        unique key in the store is what actually prevents a second job."""
+        return self.engine.store.has_live_source(requester.team, requester.user, source)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def usage_text(self, requester: Requester) -> str:
+        return "\n".join(self.budgets.status(requester.team, requester.user).lines())
+
+    def jobs_text(self, requester: Requester, markup: texts.Markup, limit: int = 10) -> str:
+        jobs = self.engine.jobs(team=requester.team, user=requester.user, limit=limit)
+        return texts.job_list(jobs, markup)
+
+    def budgets_text(self, team: str, markup: texts.Markup, team_word: str = "team",
+                     user: str | None = None) -> str:
+        rows = [r for r in self.budgets.quotas(team) if user is None or r["user"] == user]
+        return "\n".join(texts.quota_lines(self.budgets.defaults, rows, markup, team_word))

@@ -1,0 +1,85 @@
+"""The life of a job's status message, the same on every chat platform: post it when the job
+is accepted, edit it as the job moves (posting anew if someone deleted it), upload the video,
+end with one last line. An adapter supplies three primitives (post, edit, upload) and its
+`Markup`; everything it needs after a restart is in `job.origin`."""
+from __future__ import annotations
+
+import abc
+import logging
+from pathlib import Path
+
+from bot import texts
+from bot.errors import DeliveryFailed, SoraError
+from bot.models import Job, Progress
+
+log = logging.getLogger(__name__)
+
+#: Where the core keeps the status message's reference in `job.origin`.
+REF = "status_ref"
+
+
+class MessageGone(Exception):
+    """Raised by `edit` when the message no longer exists (deleted by someone)."""
+
+
+class StatusMessage(abc.ABC):
+    """JobEvents for chat. Each call returns the status message's reference when it is new, so
+    the engine stores it; the object itself keeps no state a restart would lose."""
+
+    markup: texts.Markup
+
+    # -- the three primitives --------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def post(self, job: Job, text: str) -> str:
+        """Post a new status message; return its reference (a message id or ts)."""
+
+    @abc.abstractmethod
+    async def edit(self, job: Job, ref: str, text: str) -> None:
+        """Replace the status message's text; raise MessageGone when it was deleted."""
+
+    @abc.abstractmethod
+    async def upload(self, job: Job, video: Path, caption: str) -> str | None:
+        """Post the video; return a link to it when the platform has one. Raise
+        DeliveryFailed (after `show`ing why) when it cannot be posted."""
+
+    # -- JobEvents -------------------------------------------------------------------------
+
+    async def accepted(self, job: Job) -> str | None:
+        return await self.show(job, "⏳ Accepted")
+
+    async def progress(self, job: Job, progress: Progress) -> str | None:
+        return await self.show(job, texts.stage_line(progress))
+
+    async def completed(self, job: Job, video: Path) -> str | None:
+        first = await self.show(job, "⬆️ Uploading the video")
+        try:
+            link = await self.upload(job, video, texts.result_caption(job, self.markup))
+        except DeliveryFailed:
+            raise
+        except Exception:
+            log.exception("Posting the video of job %s failed", job.id)
+            await self.show(job, "⚠️ The video was made but could not be posted here. "
+                                 "An admin can find it on the bot's host.")
+            raise DeliveryFailed() from None
+        return await self.show(job, texts.done_line(link)) or first
+
+    async def failed(self, job: Job, error: SoraError) -> str | None:
+        return await self.show(job, texts.failure_line(error.user_message))
+
+    # -- shared ----------------------------------------------------------------------------
+
+    async def show(self, job: Job, line: str) -> str | None:
+        """Put `line` under the job's headline: edit the status message, or post one when
+        there is none yet or it was deleted. Returns the reference of a newly posted one."""
+        text = f"{texts.headline(job, self.markup)}\n{line}"
+        ref = job.origin.get(REF)
+        if ref:
+            try:
+                await self.edit(job, str(ref), text)
+                return None
+            except MessageGone:
+                log.info("Status message of job %s is gone; posting a new one", job.id)
+        new = await self.post(job, text)
+        job.origin[REF] = new
+        return new
