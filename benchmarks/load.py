@@ -3,7 +3,7 @@
 Both runs go against the local APIMaster stand-in running in its own process, with poll
 timings scaled down (jobs of ~3 s +-50 %, a 1 s poll interval) and 20 MB videos. Each run
 happens in a child process of its own, so peak RSS and CPU time belong to that run alone;
-this parent prints the two side by side, the ratios, and the targets of issue 2, item 11.
+this parent prints the two side by side, the ratios, and the targets (benchmarks/README.md).
 
     .venv/bin/python benchmarks/load.py [--jobs 500]      # or: make bench ARGS="--jobs 50"
 

@@ -103,7 +103,7 @@ BODY = web.RequestKey("body", object)
 def make_app(state: StandInState | None = None) -> web.Application:
     app = web.Application(middlewares=[_record_and_auth])
     app[STATE] = state or StandInState()
-    for prefix in ("/v1", "/v1/v1"):  # the seed's URLs carry /v1 twice; accept both
+    for prefix in ("/v1", "/v1/v1"):  # APIMaster's documented URLs carry /v1 twice; accept both
         app.router.add_post(f"{prefix}/videos/generations", _submit_apimaster)
         app.router.add_post(f"{prefix}/videos", _submit_openai)
         app.router.add_get(f"{prefix}/videos/{{task_id}}", _poll)

@@ -26,7 +26,7 @@ async def client(settings) -> AsyncIterator[ApiMasterClient]:
         yield ApiMasterClient(session, settings)
 
 
-async def test_submit_sends_the_seed_body_to_the_double_v1_path(client, stand_in):
+async def test_submit_sends_the_documented_body_to_the_double_v1_path(client, stand_in):
     task_id = await client.submit(VideoRequest("a cat", "sora-2-pro", 8, "1080p", "9:16",
                                                "https://example.test/cat.png"))
     assert task_id.startswith("task_")

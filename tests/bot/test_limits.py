@@ -20,6 +20,8 @@ async def test_zero_rate_means_no_pacing():
     limiter = RateLimiter(rate=0)
     for _ in range(1000):
         await limiter.acquire()
+    # Pacing spends a token per call and sleeps when none is left; unpaced, none is spent.
+    assert limiter._tokens == limiter.burst
 
 
 def test_secrets_are_scrubbed_from_any_log_record():

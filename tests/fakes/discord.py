@@ -1,7 +1,7 @@
 """A fake Discord on 127.0.0.1: the gateway websocket and the REST API, recording every call.
 
 Speaks just enough of the real wire protocol for the real discord.py client (2.7) to connect,
-receive interactions and reactions, and send, edit and upload messages. See GUIDE.md section 3.
+receive interactions and reactions, and send, edit and upload messages.
 """
 from __future__ import annotations
 

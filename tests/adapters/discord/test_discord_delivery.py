@@ -82,3 +82,18 @@ async def test_without_message_content_intent_it_still_runs(bot, fake: FakeDisco
         reply = (await fake.wait_for(fake.channel_posts))[0]
     assert [bool(i["intents"] & (1 << 15)) for i in fake.identifies] == [True, False]
     assert "Animate with Sora" in reply.content
+
+
+async def test_a_deleted_status_message_is_posted_again(bot, fake: FakeDiscord, stand_in) -> None:
+    stand_in.state.job_seconds = 1.0
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a kite"})
+        first = await fake.wait_for(lambda: rt.engine.jobs() and rt.engine.jobs()[0].origin.get("status_ref"))
+        fake.messages.pop(int(first))  # a moderator deletes it mid-job
+        await fake.wait_for(fake.uploads)
+        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+    statuses = [c for c in fake.channel_posts() if not c.files]
+    assert len(statuses) == 2
+    second = job[0].origin["status_ref"]
+    assert second != first
+    assert fake.edits(second)[-1].content.splitlines()[-1].startswith("✅ Done")

@@ -3,13 +3,15 @@ link is what goes upstream in `image_urls`."""
 from __future__ import annotations
 
 from adapters.slack.media import NO_PUBLIC_URL_MESSAGE, SCOPE_MESSAGE
+import asyncio
+
 from bot.errors import AlreadyStarted
 from bot.images import NO_IMAGE
-
-ALREADY_STARTED = AlreadyStarted.user_message
 from bot.settings import Settings
 from tests.adapters.slack.conftest import CHANNEL, JPEG, PNG, Bot, reaction
 from tests.fakes.slack import TEAM_ID
+
+ALREADY_STARTED = AlreadyStarted.user_message
 
 
 def _ephemerals(bot: Bot) -> list[dict]:
@@ -118,3 +120,19 @@ async def test_over_budget_reaction_is_refused_before_fetching(bot: Bot, stand_i
     assert "costs $0.32" in text and "$0.10" in text
     assert bot.fake.calls_to("download") == [] and bot.rt.engine.jobs() == []
     assert stand_in.state.submits() == []
+
+
+async def test_three_quick_reactions_start_one_job(bot: Bot, stand_in) -> None:
+    """Three events at once pass every early check together; the store's unique key lets one
+    through and the others are told, with nothing charged."""
+    f = bot.fake.add_file("cat.png", "image/png", PNG)
+    ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
+    await asyncio.gather(*(bot.event(reaction("UANN", CHANNEL, ts), event_id=f"EvQ{i}")
+                           for i in range(3)))
+    await bot.fake.wait_for(lambda: len(_ephemerals(bot)) == 3)
+    texts = sorted(e["text"] for e in _ephemerals(bot))
+    assert texts.count(ALREADY_STARTED) == 2 and "estimated cost $0.32" in texts[0]
+    [job] = bot.rt.engine.jobs()
+    await bot.rt.engine.wait(job.id)
+    assert len(stand_in.state.submits()) == 1
+    assert [t["reserved_micros"] + t["spent_micros"] for t in bot.rt.store.totals()] == [320_000]
