@@ -7,22 +7,22 @@ from sqlite_utils import Database
 
 
 def m001_initial(db: Database) -> None:
-    db["jobs"].create({
+    db.table("jobs").create({
         "id": str, "platform": str, "team": str, "user": str, "user_name": str,
         "prompt": str, "model": str, "duration": int, "resolution": str, "aspect": str,
         "image_url": str, "cost_micros": int, "status": str, "task_id": str,
         "progress": int, "error": str, "video_path": str, "origin": str, "deadline": float,
         "created_at": str, "updated_at": str,
     }, pk="id", not_null={"platform", "team", "user", "prompt", "status", "created_at"})
-    db["jobs"].create_index(["status"])
-    db["jobs"].create_index(["team", "user", "created_at"])
-    db["ledger"].create({
+    db.table("jobs").create_index(["status"])
+    db.table("jobs").create_index(["team", "user", "created_at"])
+    db.table("ledger").create({
         "id": int, "job_id": str, "team": str, "user": str, "amount_micros": int,
         "state": str, "created_at": str, "settled_at": str,
     }, pk="id", not_null={"job_id", "team", "user", "amount_micros", "state", "created_at"})
-    db["ledger"].create_index(["job_id"], unique=True)
-    db["ledger"].create_index(["team", "created_at"])
-    db["quotas"].create({
+    db.table("ledger").create_index(["job_id"], unique=True)
+    db.table("ledger").create_index(["team", "created_at"])
+    db.table("quotas").create({
         "team": str, "user": str, "daily_micros": int, "monthly_micros": int, "updated_at": str,
     }, pk=("team", "user"))
 
@@ -30,7 +30,7 @@ def m001_initial(db: Database) -> None:
 def m002_job_source(db: Database) -> None:
     """One live job per member and source (a message reacted to): a key, not a scan. A failed
     job leaves the index, so the member may try that message again."""
-    db["jobs"].add_column("source", str)
+    db.table("jobs").add_column("source", str)
     db.execute("CREATE UNIQUE INDEX jobs_one_per_source ON jobs (team, user, source) "
                "WHERE source IS NOT NULL AND status != 'failed'")
 

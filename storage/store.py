@@ -83,12 +83,12 @@ class Store:
             if not allow(spend, quotas):
                 return "refused", spend, quotas
             try:
-                self.db["jobs"].insert(_encode(job))
+                self.db.table("jobs").insert(_encode(job))
             except sqlite3.IntegrityError:
                 if not job.get("source"):
                     raise
                 return "duplicate", spend, quotas  # the unique source index said no
-            self.db["ledger"].insert({
+            self.db.table("ledger").insert({
                 "job_id": job["id"], "team": job["team"], "user": job["user"],
                 "amount_micros": job["cost_micros"], "state": "reserved",
                 "created_at": job["created_at"], "settled_at": None,
@@ -134,7 +134,7 @@ class Store:
     def set_quota(self, team: str, user: str, **caps: int | None) -> None:
         """Set `daily_micros` and/or `monthly_micros` for a member (user) or the whole team
         (user ''); a cap not named keeps its value (an upsert updates only the given columns)."""
-        self.db["quotas"].upsert({"team": team, "user": user, **caps, "updated_at": now_iso()},
+        self.db.table("quotas").upsert({"team": team, "user": user, **caps, "updated_at": now_iso()},
                                  pk=("team", "user"))
 
     def clear_quota(self, team: str, user: str) -> bool:

@@ -41,11 +41,12 @@ class DiscordStatus(StatusMessage):
         self.view_for = view_for
 
     async def post(self, job: Job, text: str) -> str:
-        reference = None
-        if self.reply_to:
+        if self.reply_to:  # a reaction job: the status answers the message it animates
             reference = discord.MessageReference(message_id=int(self.reply_to),
                                                  channel_id=self.channel.id, fail_if_not_exists=False)
-        message = await self.channel.send(text, reference=reference, allowed_mentions=NO_MENTIONS)
+            message = await self.channel.send(text, reference=reference, allowed_mentions=NO_MENTIONS)
+        else:
+            message = await self.channel.send(text, allowed_mentions=NO_MENTIONS)
         return str(message.id)
 
     async def edit(self, job: Job, ref: str, text: str) -> None:
