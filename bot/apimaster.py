@@ -16,7 +16,7 @@ import aiohttp
 from yarl import URL
 
 from bot.errors import (
-    AuthError, BalanceError, DownloadError, RateLimited, SoraError, UpstreamError,
+    AuthError, BalanceError, DownloadError, RateLimited, SoraError, Unreachable, UpstreamError,
     UpstreamRejected,
 )
 from bot.models import VideoRequest
@@ -196,7 +196,7 @@ class ApiMasterClient:
             try:
                 return await call()
             except aiohttp.ClientConnectorError as exc:
-                error: SoraError = UpstreamError("The video service could not be reached.")
+                error: SoraError = Unreachable()
                 log.debug("connect failed: %s", exc)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 error = UpstreamError("The connection to the video service failed or timed out.")

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import AlreadyStarted, InvalidRequest, QuotaExceeded
+from bot.errors import AlreadyStarted, DuplicateRequest, InvalidRequest, QuotaExceeded
 from bot.models import to_micros, usd
 from bot.settings import Settings
 from storage.store import QuotaRows, Spend, Store, now_iso
@@ -169,8 +169,10 @@ class Budgets:
         status = BudgetStatus(Usage.of(self.defaults, spend, rows), now)
         if outcome == "refused":
             raise QuotaExceeded(refusal(status, cost))
-        if outcome == "duplicate":
+        if outcome == "duplicate_source":
             raise AlreadyStarted()
+        if outcome == "duplicate_request":
+            raise DuplicateRequest()
         return status
 
     def ensure_room(self, team: str, user: str, cost: int) -> None:

@@ -49,6 +49,8 @@ class ChatJobs:
         resumed = await self.engine.resume([platform])
         if resumed:
             log.info("Resumed %d unfinished %s job(s)", len(resumed), platform)
+        if elsewhere := self.engine.running_elsewhere([platform]):
+            log.info("%d %s job(s) are held by another process and left to it", elsewhere, platform)
         return resumed
 
     def check(self, request: VideoRequest, requester: Requester, missing: str = "") -> int:
@@ -64,11 +66,15 @@ class ChatJobs:
         return cost
 
     async def start(self, request: VideoRequest, requester: Requester, events: JobEvents,
-                    origin: dict[str, Any], source: str | None = None) -> Started:
+                    origin: dict[str, Any], source: str | None = None,
+                    request_key: str | None = None) -> Started:
         """Reserve and start the job (the reservation checks the budget again, atomically).
         `source`: the message a reaction job animates; one live job per member and source.
-        Raises InvalidRequest, QuotaExceeded or AlreadyStarted with nothing stored."""
-        accepted = await self.engine.submit(request, requester, events, origin, source=source)
+        `request_key`: what the platform calls this one request (a Slack trigger_id or
+        event_id); a retried or replayed request starts nothing. Raises InvalidRequest,
+        QuotaExceeded, AlreadyStarted or DuplicateRequest with nothing stored."""
+        accepted = await self.engine.submit(request, requester, events, origin, source=source,
+                                            request_key=request_key)
         log.info("%s job %s started by %s/%s", requester.platform, accepted.job.id,
                  requester.team, requester.user)
         return Started(accepted.job, accepted.left_today)

@@ -17,9 +17,13 @@ from typing import Any
 
 from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
-from bot.errors import DeliveryFailed, GenerationFailed, Interrupted, JobTimeout, SoraError
+from bot.errors import (
+    DeliveryFailed, GenerationFailed, InvalidRequest, JobTimeout, OutcomeUnknown, SoraError,
+)
 from bot.events import JobEvents
-from bot.models import Job, Progress, Requester, Stage, VideoRequest
+from bot.leases import Leases
+from bot.logs import Scrubber
+from bot.models import Job, Progress, Requester, Stage, VideoRequest, usd
 from bot.settings import Settings
 from bot.slots import Slots
 from bot.status import REF
@@ -46,6 +50,8 @@ class JobEngine:
         self.client = client
         self.budgets = budgets
         self.slots = Slots(settings.max_concurrent_jobs, settings.max_jobs_per_user)
+        self.leases = Leases(store, settings.lease_seconds)
+        self.scrub = Scrubber(settings.secrets())
         self._factories: dict[str, EventsFactory] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -61,16 +67,19 @@ class JobEngine:
         return valid, cost_micros(valid, self.settings)
 
     async def submit(self, request: VideoRequest, requester: Requester, events: JobEvents,
-                     origin: dict[str, Any] | None = None, source: str | None = None) -> Accepted:
-        """Validate and reserve at once (raising InvalidRequest, QuotaExceeded or, for a
-        `source` the member already has a live job for, AlreadyStarted; nothing stored), then
-        run the job in the background."""
+                     origin: dict[str, Any] | None = None, source: str | None = None,
+                     request_key: str | None = None) -> Accepted:
+        """Validate and reserve at once, then run the job in the background. Raises, with
+        nothing stored: InvalidRequest, QuotaExceeded, AlreadyStarted (the member has a live
+        job for `source`), DuplicateRequest (`request_key`, e.g. a Slack trigger_id, started
+        a job already)."""
         valid, cost = self.quote(request)
         now = dt.datetime.now(dt.UTC)
         job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
                   cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
                   source=source)
-        status = self.budgets.reserve(job.to_row(), now)
+        row = {**job.to_row(), **self.leases.claim(), "request_key": request_key}
+        status = self.budgets.reserve(row, now)
         left = status.left_today
         self._start(job, events)
         return Accepted(job, None if left is None else max(0, left - cost))
@@ -83,7 +92,8 @@ class JobEngine:
         return [Job.from_row(r) for r in self.store.recent_jobs(team, user, limit)]
 
     async def resume(self, platforms: Iterable[str] | None = None) -> list[Job]:
-        """Continue every unfinished job of these platforms (all registered ones by default)."""
+        """Continue the unfinished jobs of these platforms (all registered ones by default)
+        that no live process holds: a job is taken only once its owner's lease has run out."""
         wanted = set(platforms if platforms is not None else self._factories)
         resumed = []
         for row in self.store.unfinished_jobs():
@@ -94,10 +104,33 @@ class JobEngine:
             if factory is None:
                 log.warning("No adapter registered for %s; job %s waits", job.requester.platform, job.id)
                 continue
+            if not self.leases.take(job.id):
+                continue  # another process is working on it
             log.info("Resuming job %s (%s)", job.id, job.status)
             self._start(job, factory(job))
             resumed.append(job)
         return resumed
+
+    def running_elsewhere(self, platforms: Iterable[str]) -> int:
+        """Unfinished jobs of these platforms that another live process holds."""
+        wanted = set(platforms)
+        return sum(1 for row in self.store.unfinished_jobs()
+                   if row["platform"] in wanted and row["id"] not in self._tasks)
+
+    def settle_unknown(self, job_id: str, charge: bool, team: str | None = None) -> Job:
+        """An admin's word on a job whose outcome is unknown: the service did make it
+        (`charge`), or did not (release the held cost). Only such jobs, and only once."""
+        job = self.job(job_id)
+        if job is None or (team is not None and job.requester.team != team):
+            raise InvalidRequest(f"There is no job {job_id} here.")
+        if job.status != "unknown":
+            raise InvalidRequest(f"Job {job_id} is {job.status}; only a job whose outcome is "
+                                 "unknown can be released or charged.")
+        note = ("Charged by an admin: the service made it." if charge
+                else "Released by an admin: the service did not make it.")
+        self.store.settle(job_id, "spent" if charge else "released",
+                          status="delivered" if charge else "failed", error=note)
+        return self.job(job_id) or job
 
     async def wait(self, job_id: str) -> Job:
         task = self._tasks.get(job_id)
@@ -109,11 +142,13 @@ class JobEngine:
         return job
 
     async def aclose(self) -> None:
-        """Stop work in flight without failing it: the jobs resume at the next start."""
+        """Stop work in flight without failing it: the jobs resume at the next start, which
+        may take them at once (their leases are let go)."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.leases.aclose()
 
     # -- the pipeline ----------------------------------------------------------------------
 
@@ -121,6 +156,12 @@ class JobEngine:
         task = asyncio.create_task(self._run(job, _Throttled(events, self)), name=job.id)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        self.leases.keep_alive(lambda: self._tasks.keys(), self._lost)
+
+    def _lost(self, job_id: str) -> None:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
 
     async def _run(self, job: Job, events: _Throttled) -> None:
         try:
@@ -128,13 +169,18 @@ class JobEngine:
                 await events.accepted(job)
                 self._update(job, status="waiting")
             if job.status == "submitting":
-                raise Interrupted()
+                # Cut off mid-submit: the task may exist upstream. Hold, never resend.
+                raise OutcomeUnknown(usd(job.cost_micros))
             if job.status in ("waiting", "submitted"):
                 await self._generate(job, events)
             if job.status == "downloaded":
                 await self._deliver(job, events)
         except asyncio.CancelledError:
             raise
+        except OutcomeUnknown as exc:
+            log.warning("Job %s: the submit's outcome is unknown; %s stays held", job.id,
+                        usd(job.cost_micros), exc_info=exc.__cause__ is not None)
+            await self._hold(job, events, exc)
         except SoraError as exc:
             log.info("Job %s failed: %s", job.id, type(exc).__name__, exc_info=exc.retryable)
             await self._fail(job, events, exc)
@@ -151,7 +197,12 @@ class JobEngine:
             if fresh:
                 self._update(job, status="submitting")  # before the POST: never sent twice
                 deadline = time.time() + self.settings.job_timeout
-                job.task_id = await self.client.submit(job.request, deadline)
+                try:
+                    job.task_id = await self.client.submit(job.request, deadline)
+                except SoraError as exc:
+                    if exc.task_may_exist:
+                        raise OutcomeUnknown(usd(job.cost_micros)) from exc
+                    raise
                 self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
@@ -214,8 +265,20 @@ class JobEngine:
         job.status, job.error = "delivered", error
 
     async def _fail(self, job: Job, events: _Throttled, error: SoraError) -> None:
-        self.store.settle(job.id, "released", status="failed", error=error.user_message)
+        error.user_message = self.scrub(error.user_message)
+        if not self.store.settle(job.id, "released", status="failed", error=error.user_message):
+            log.warning("Job %s was settled elsewhere; not failing it", job.id)
+            return
         job.status, job.error = "failed", error.user_message
+        await self._tell_failure(job, events, error)
+
+    async def _hold(self, job: Job, events: _Throttled, error: SoraError) -> None:
+        """The cost stays reserved; only an admin settles it (`settle_unknown`)."""
+        error.user_message = self.scrub(error.user_message)
+        self._update(job, status="unknown", error=error.user_message)
+        await self._tell_failure(job, events, error)
+
+    async def _tell_failure(self, job: Job, events: _Throttled, error: SoraError) -> None:
         try:
             await events.failed(job, error)
         except Exception:

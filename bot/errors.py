@@ -8,6 +8,9 @@ class SoraError(Exception):
     user_message: str = "Something went wrong while making the video."
     #: True when retrying the same request later may succeed.
     retryable: bool = False
+    #: For a failed submit: False only when the service cannot have made a task (it answered
+    #: with a refusal, or was never reached). True means the money must stay held.
+    task_may_exist: bool = False
 
     def __init__(self, user_message: str | None = None) -> None:
         if user_message is not None:
@@ -34,6 +37,23 @@ class AlreadyStarted(SoraError):
                     "already posted. Nothing new was started or charged.")
 
 
+class DuplicateRequest(SoraError):
+    """The same request arrived again (a retried or replayed event); nothing new was started."""
+
+    user_message = "That request was already received; nothing new was started or charged."
+
+
+class OutcomeUnknown(SoraError):
+    """A submit may have reached the service but its answer did not reach us. The task may
+    exist and be billed, so the cost stays held until an admin releases it or charges it;
+    the job is never submitted again."""
+
+    def __init__(self, cost: str) -> None:
+        super().__init__(
+            f"The video service may have made this video, but its answer was lost. {cost} is "
+            f"held until an admin checks; the job will not be sent again.")
+
+
 class AuthError(SoraError):
     user_message = "The video service rejected the bot's API key. An admin needs to check APIMASTER_API_KEY."
 
@@ -54,6 +74,14 @@ class RateLimited(SoraError):
 class UpstreamError(SoraError):
     user_message = "The video service had a temporary problem. Please try again shortly."
     retryable = True
+    task_may_exist = True  # a 5xx, a timeout, a dropped connection: it may have been made
+
+
+class Unreachable(UpstreamError):
+    """The connection could not be made: nothing was sent."""
+
+    user_message = "The video service could not be reached."
+    task_may_exist = False
 
 
 class UpstreamRejected(SoraError):
@@ -75,11 +103,6 @@ class DownloadError(SoraError):
     retryable = True
 
 
-class Interrupted(SoraError):
-    user_message = (
-        "The bot restarted while sending this job, so it cannot tell whether it was accepted. "
-        "It was cancelled and nothing was charged; please try again."
-    )
 
 
 class DeliveryFailed(SoraError):

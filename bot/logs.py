@@ -7,32 +7,47 @@ from collections.abc import Iterable
 from bot.settings import Settings
 
 
+class Scrubber:
+    """Replaces every secret in a text with ***. Upstream text is data: an error message
+    may quote the key it was sent, and must reach no person, log or database as it came."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
 class RedactSecrets(logging.Filter):
     """Last line of defence: no secret reaches a log line, whatever code logged it."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 6]
+        self.scrub = Scrubber(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self.scrub.secrets:
             return True
         message = record.getMessage()
-        text = message
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        text = self.scrub(message)
         if text != message:
             record.msg, record.args = text, None
+        if record.exc_info and not record.exc_text:
+            # The formatter uses a cached exc_text when there is one: cache it scrubbed.
+            record.exc_text = self.scrub(_FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure(settings: Settings, level: str | None = None) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets([
-        settings.api_key, settings.discord_token, settings.slack_bot_token,
-        settings.slack_app_token, settings.slack_signing_secret,
-    ]))
+    handler.addFilter(RedactSecrets(settings.secrets()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or settings.log_level)

@@ -13,6 +13,7 @@ JobStatus = Literal[
     "downloaded",  # the MP4 is on disk; deliver it
     "delivered",   # the adapter has it; settled as spent
     "failed",      # ended without a video; reservation released
+    "unknown",     # the submit may have made a task upstream: cost held, never resent
 ]
 Stage = Literal["waiting", "queued", "in_progress", "downloading"]
 

@@ -39,6 +39,9 @@ class Settings:
     retry_base_delay: float = 1.0
     max_retries: int = 5
     progress_min_interval: float = 5.0
+    #: How long a process's claim on a job lasts without renewal; a dead process's jobs are
+    #: taken by another once it runs out.
+    lease_seconds: float = 60.0
     # Limits
     max_jobs_per_user: int = 2
     max_concurrent_jobs: int = 20
@@ -79,6 +82,12 @@ class Settings:
         """No key: run against the local APIMaster stand-in (test clips, nothing charged)."""
         return not self.api_key
 
+    def secrets(self) -> list[str]:
+        """Every credential the bot holds: scrubbed from anything a person, a log or the
+        database could see, even when an upstream service quotes one back."""
+        return [s for s in (self.api_key, self.discord_token, self.slack_bot_token,
+                            self.slack_app_token, self.slack_signing_secret) if s]
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -107,6 +116,7 @@ class Settings:
             retry_base_delay=r.seconds("SORA_RETRY_BASE_DELAY", d.retry_base_delay),
             max_retries=r.whole("SORA_MAX_RETRIES", d.max_retries),
             progress_min_interval=r.seconds("SORA_PROGRESS_INTERVAL", d.progress_min_interval),
+            lease_seconds=r.seconds("SORA_LEASE_SECONDS", d.lease_seconds),
             max_jobs_per_user=r.whole("SORA_MAX_JOBS_PER_USER", d.max_jobs_per_user),
             max_concurrent_jobs=r.whole("SORA_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs),
             max_parallel_downloads=r.whole("SORA_MAX_DOWNLOADS", d.max_parallel_downloads),

@@ -65,7 +65,8 @@ class StatusMessage(abc.ABC):
         return await self.show(job, texts.done_line(link)) or first
 
     async def failed(self, job: Job, error: SoraError) -> str | None:
-        return await self.show(job, texts.failure_line(error.user_message))
+        # The message may quote the video service: data, escaped so it cannot mention or format.
+        return await self.show(job, texts.failure_line(self.markup.escape(error.user_message)))
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -35,8 +35,19 @@ def m002_job_source(db: Database) -> None:
                "WHERE source IS NOT NULL AND status != 'failed'")
 
 
+def m003_job_owner(db: Database) -> None:
+    """One owner per job: the process working on it and until when its lease holds. A
+    request key (a Slack trigger_id or event_id) starts at most one job, ever."""
+    jobs = db.table("jobs")
+    jobs.add_column("owner", str)
+    jobs.add_column("lease_until", float)
+    jobs.add_column("request_key", str)
+    db.execute("CREATE UNIQUE INDEX jobs_one_per_request ON jobs (request_key) "
+               "WHERE request_key IS NOT NULL")
+
+
 #: In order; PRAGMA user_version counts how many have run. Append, never edit or reorder.
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_job_source]
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_job_source, m003_job_owner]
 
 
 def migrate(db: Database) -> None:

@@ -14,7 +14,7 @@ from sqlite_utils import Database
 from storage.migrations import migrate
 
 UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded")
-Reserved = Literal["reserved", "refused", "duplicate"]
+Reserved = Literal["reserved", "refused", "duplicate_source", "duplicate_request"]
 
 
 class Spend(NamedTuple):
@@ -85,9 +85,12 @@ class Store:
             try:
                 self.db.table("jobs").insert(_encode(job))
             except sqlite3.IntegrityError:
-                if not job.get("source"):
-                    raise
-                return "duplicate", spend, quotas  # the unique source index said no
+                # A unique key said no: this request, or this member and source, has a job.
+                if job.get("request_key") and self._has("request_key = ?", job["request_key"]):
+                    return "duplicate_request", spend, quotas
+                if job.get("source"):
+                    return "duplicate_source", spend, quotas
+                raise
             self.db.table("ledger").insert({
                 "job_id": job["id"], "team": job["team"], "user": job["user"],
                 "amount_micros": job["cost_micros"], "state": "reserved",
@@ -120,16 +123,48 @@ class Store:
 
     def settle(self, job_id: str, state: str, **job_fields: Any) -> bool:
         """Move a reservation to 'spent' or 'released' and update the job, in one transaction.
-        Only a reservation still open is settled, so settling twice charges once."""
+        Only a reservation still open is settled, and the job changes only with it: settling
+        twice charges once and leaves the job as the first settlement left it."""
         assert state in ("spent", "released")
         with self._immediate():
             cursor = self.db.execute(
                 "UPDATE ledger SET state = ?, settled_at = ? WHERE job_id = ? AND state = 'reserved'",
                 [state, now_iso(), job_id],
             )
+            if cursor.rowcount != 1:
+                return False
             if job_fields:
                 self._update_job(job_id, job_fields)
-            return cursor.rowcount == 1
+            return True
+
+    # -- leases: one owner per job ---------------------------------------------------------
+
+    def take(self, job_id: str, owner: str, now: float, until: float) -> bool:
+        """Become the job's owner if it is unfinished and nobody else holds a live lease on
+        it; one atomic update, so of several processes exactly one wins."""
+        marks = ", ".join("?" * len(UNFINISHED))
+        cursor = self.db.execute(
+            f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ? AND status IN ({marks}) "
+            "AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)",
+            [owner, until, job_id, *UNFINISHED, owner, now])
+        return cursor.rowcount == 1
+
+    def renew(self, owner: str, until: float, job_ids: list[str]) -> set[str]:
+        """Extend the leases of every unfinished job `owner` holds. Returns those of `job_ids`
+        that another owner has taken meanwhile."""
+        marks = ", ".join("?" * len(UNFINISHED))
+        ids = ", ".join("?" * len(job_ids))
+        with self._immediate():
+            self.db.execute(f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND status IN ({marks})",
+                            [until, owner, *UNFINISHED])
+            rows = self.db.execute(
+                f"SELECT id FROM jobs WHERE id IN ({ids}) AND owner IS NOT NULL AND owner != ? "
+                f"AND status IN ({marks})", [*job_ids, owner, *UNFINISHED]).fetchall()
+        return {r[0] for r in rows}
+
+    def let_go(self, owner: str) -> None:
+        """A clean stop: leave our jobs to whoever starts next, at once."""
+        self.db.execute("UPDATE jobs SET lease_until = NULL, owner = NULL WHERE owner = ?", [owner])
 
     def set_quota(self, team: str, user: str, **caps: int | None) -> None:
         """Set `daily_micros` and/or `monthly_micros` for a member (user) or the whole team
@@ -190,9 +225,11 @@ class Store:
 
     def has_live_source(self, team: str, user: str, source: str) -> bool:
         """Whether the member has a job for `source` that has not failed (the unique index)."""
-        return self.db.execute(
-            "SELECT 1 FROM jobs WHERE team = ? AND user = ? AND source = ? AND status != 'failed'",
-            [team, user, source]).fetchone() is not None
+        return self._has("team = ? AND user = ? AND source = ? AND status != 'failed'",
+                         team, user, source)
+
+    def _has(self, where: str, *params: Any) -> bool:
+        return self.db.execute(f"SELECT 1 FROM jobs WHERE {where}", params).fetchone() is not None
 
     def ledger_state(self, job_id: str) -> str | None:
         row = self.db.execute("SELECT state FROM ledger WHERE job_id = ?", [job_id]).fetchone()

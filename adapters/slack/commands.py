@@ -55,4 +55,4 @@ async def handle(ctx: SlackContext, client: AsyncWebClient, command: dict[str, A
         return await quota_command(ctx, client, team, user, parsed.args)
     assert parsed.request is not None
     where = Where(command["channel_id"], response_url=command.get("response_url"))
-    return await start_job(ctx, parsed.request, who, where)
+    return await start_job(ctx, parsed.request, who, where, f"trigger:{command['trigger_id']}")

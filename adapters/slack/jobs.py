@@ -29,9 +29,11 @@ def events_for(ctx: SlackContext, job: Job) -> SlackStatus:
     return SlackStatus(ctx.client, job.origin)
 
 
-async def start_job(ctx: SlackContext, request: VideoRequest, requester: Requester, where: Where) -> str:
+async def start_job(ctx: SlackContext, request: VideoRequest, requester: Requester, where: Where,
+                    request_key: str) -> str:
     """Check, start the job, and return the private answer (cost and what is left today).
-    Raises a SoraError with nothing stored or charged."""
+    `request_key` names the Slack request (trigger_id, event_id, view id): Slack retries
+    and replays of it start nothing. Raises a SoraError with nothing stored or charged."""
     ctx.chat.check(request, requester)
     origin = {"channel": where.channel}
     if where.thread_ts:
@@ -40,5 +42,6 @@ async def start_job(ctx: SlackContext, request: VideoRequest, requester: Request
                if where.response_url else None)
     events = SlackStatus(ctx.client, origin, respond)
     source = f"{where.channel}/{where.source_ts}" if where.source_ts else None
-    started = await ctx.chat.start(request, requester, events, origin, source=source)
+    started = await ctx.chat.start(request, requester, events, origin, source=source,
+                                   request_key=f"slack:{requester.team}:{request_key}")
     return started.text("in the thread" if where.thread_ts else "in the channel")

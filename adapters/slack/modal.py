@@ -96,7 +96,7 @@ async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view
     requester = Requester("slack", (body.get("team") or {}).get("id") or user["team_id"], user["id"],
                           user.get("username") or user.get("name"))
     try:
-        reply = await start_job(ctx, request, requester, Where(channel))
+        reply = await start_job(ctx, request, requester, Where(channel), f"view:{view['id']}")
     except Exception as exc:
         reply = reply_for(exc, "Starting a job from the form")
     await client.chat_postEphemeral(channel=channel, user=user["id"], text=reply)

@@ -30,11 +30,12 @@ async def reaction_added(ctx: SlackContext, event: dict[str, Any], body: dict[st
     if not ctx.first_time(str(body.get("event_id") or (item.get("channel"), item.get("ts"), event.get("user")))):
         return
     team = body.get("team_id") or event.get("item_user_team") or ""
-    await on_reaction(ctx, client, team, event["user"], item["channel"], item["ts"])
+    event_id = str(body.get("event_id") or f"{item['channel']}/{item['ts']}/{event['user']}")
+    await on_reaction(ctx, client, team, event["user"], item["channel"], item["ts"], event_id)
 
 
 async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user: str,
-                      channel: str, ts: str) -> None:
+                      channel: str, ts: str, event_id: str) -> None:
     thread_ts = ts
 
     async def tell(text: str) -> None:
@@ -67,7 +68,8 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
             ctx.settings.slack_bot_token, api_url=ctx.settings.slack_api_url)
         request = replace(request, image_url=ctx.links.publish(image))
         who = replace(who, name=await user_name(client, user))
-        await tell(await start_job(ctx, request, who, Where(channel, thread_ts, source_ts=ts)))
+        await tell(await start_job(ctx, request, who, Where(channel, thread_ts, source_ts=ts),
+                                   f"event:{event_id}"))
     except Exception as exc:
         await tell(reply_for(exc, f"Reaction job from {channel}/{ts}"))
 

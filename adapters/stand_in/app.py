@@ -24,7 +24,9 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 FAILURES = ("400", "401", "402", "429", "500", "502", "body-402", "body-429",
-            "truncate", "generation", "drop")
+            "truncate", "generation", "drop",
+            "400-echo",     # a 400 whose message quotes the Authorization header it got
+            "400-mention")  # a 400 whose message carries Slack and Discord mentions
 ENDPOINTS = ("submit", "poll", "download")
 
 
@@ -147,6 +149,10 @@ def _injected(request: web.Request, endpoint: str) -> web.Response | str | None:
     if kind == "429":
         headers = {"Retry-After": f"{state.retry_after:g}"} if state.retry_after is not None else {}
         return _error(429, "Rate limit exceeded", **headers)
+    if kind == "400-echo":
+        return _error(400, f"Invalid parameters; header was {request.headers.get('Authorization')}")
+    if kind == "400-mention":
+        return _error(400, "Invalid parameters <!channel> @everyone <@U0BOSS>")
     if kind in ("400", "401", "402", "500", "502"):
         return _error(int(kind), {"400": "Invalid parameters", "401": "Invalid API key",
                                   "402": "Insufficient balance"}.get(kind, "Temporary error"))
@@ -267,8 +273,10 @@ async def _control(request: web.Request) -> web.Response:
                        "poll_after_ms", "upper_case", "download_base", "omit_url", "record"):
             return _error(400, f"unknown setting {key}")
         setattr(state, key, value)
+    downloads = sum(1 for r in state.requests if r.method == "GET"
+                    and r.path.endswith(("/content", ".mp4")))
     return web.json_response({"ok": True, "tasks": len(state.tasks),
-                              "requests": len(state.requests)})
+                              "requests": len(state.requests), "downloads": downloads})
 
 
 async def _tasks(request: web.Request) -> web.Response:

@@ -164,16 +164,22 @@ async def generate(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 async def resume(rt: Runtime) -> int:
-    rt.engine.register(PLATFORM, _terminal_factory)
-    rt.engine.register("console", _terminal_factory)
-    resumed = await rt.engine.resume([PLATFORM, "console"])
-    others = [j for j in rt.engine.jobs(limit=1000) if j.status not in ("delivered", "failed")
-              and j.requester.platform not in (PLATFORM, "console")]
-    if not resumed:
+    """Finish the terminal's unfinished jobs that no live process holds."""
+    mine = [PLATFORM, "console"]
+    for platform in mine:
+        rt.engine.register(platform, _terminal_factory)
+    resumed = await rt.engine.resume(mine)
+    elsewhere = rt.engine.running_elsewhere(mine)
+    chat = rt.engine.running_elsewhere(["discord", "slack"])
+    if not resumed and not elsewhere:
         print("No unfinished terminal jobs.", file=sys.stderr)
+    if elsewhere:
+        print(f"{elsewhere} job(s) are being worked on by another process and were left alone. "
+              f"If that process died, its claim runs out within {rt.settings.lease_seconds:g} s; "
+              "run `sora-bot resume` again then.", file=sys.stderr)
     finished = [await rt.engine.wait(job.id) for job in resumed]
-    if others:
-        print(f"{len(others)} Discord/Slack job(s) will resume when `sora-bot run` starts.",
+    if chat:
+        print(f"{chat} Discord/Slack job(s) will resume when `sora-bot run` starts.",
               file=sys.stderr)
     return 0 if all(j.status == "delivered" for j in finished) else 1
 

@@ -134,9 +134,49 @@ async def test_a_job_cut_off_while_submitting_is_not_resent(settings, stand_in, 
     runtime.engine.register("cli", lambda job: events)
     await runtime.engine.resume()
     job = await runtime.engine.wait(accepted.job.id)
-    assert job.status == "failed" and "cannot tell whether it was accepted" in events.failure()
-    assert runtime.store.ledger_state(job.id) == "released"
+    assert job.status == "unknown" and "$0.32 is held" in events.failure()
+    assert runtime.store.ledger_state(job.id) == "reserved"  # held, not released silently
     assert len(stand_in.state.submits()) == 1
+    assert await runtime.engine.resume() == []  # never sent again
+
+
+@pytest.mark.parametrize("kind", ["drop", "500"])
+async def test_a_lost_submit_answer_holds_the_cost(runtime, stand_in, kind):
+    """The task may exist upstream and be billed: the member is told, the money stays held
+    and counts against the budget, and only an admin settles it."""
+    stand_in.state.fail("submit", kind)
+    events = RecordingEvents()
+    accepted = await runtime.engine.submit(VideoRequest("a lost fox"), ALICE, events)
+    job = await runtime.engine.wait(accepted.job.id)
+    assert job.status == "unknown" and runtime.store.ledger_state(job.id) == "reserved"
+    assert "may have made this video" in events.failure() and "$0.32 is held" in events.failure()
+    assert "Nothing was charged" not in events.failure()
+    assert runtime.budgets.status(ALICE.team, ALICE.user).usage.user_day == 320_000
+    assert len(stand_in.state.submits()) == 1
+
+    with pytest.raises(InvalidRequest, match="no job"):
+        runtime.engine.settle_unknown(job.id, charge=False, team="another-team")
+    released = runtime.engine.settle_unknown(job.id, charge=False)
+    assert released.status == "failed" and runtime.store.ledger_state(job.id) == "released"
+    with pytest.raises(InvalidRequest, match="only a job whose outcome is unknown"):
+        runtime.engine.settle_unknown(job.id, charge=True)
+
+
+async def test_an_admin_charges_an_unknown_job_the_service_did_make(runtime, stand_in):
+    stand_in.state.fail("submit", "drop")
+    accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())
+    await runtime.engine.wait(accepted.job.id)
+    charged = runtime.engine.settle_unknown(accepted.job.id, charge=True)
+    assert charged.status == "delivered" and runtime.store.ledger_state(charged.id) == "spent"
+
+
+async def test_a_refused_submit_releases_at_once(runtime, stand_in):
+    stand_in.state.fail("submit", "400")
+    events = RecordingEvents()
+    accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, events)
+    job = await runtime.engine.wait(accepted.job.id)
+    assert job.status == "failed" and runtime.store.ledger_state(job.id) == "released"
+    assert "refused the request" in events.failure()
 
 
 async def test_a_failed_delivery_is_recorded_not_repeated(runtime):

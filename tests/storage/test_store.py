@@ -58,7 +58,7 @@ def test_settling_twice_charges_once(tmp_path: Path):
     assert store.settle("job_1_1", "spent", status="delivered") is True
     assert store.settle("job_1_1", "released", status="failed") is False
     assert store.ledger_state("job_1_1") == "spent"
-    assert store.get_job("job_1_1")["status"] == "failed"  # the job row follows; money does not
+    assert store.get_job("job_1_1")["status"] == "delivered"  # changed only with its ledger row
 
 
 def test_budgets_reset_with_the_utc_day(tmp_path: Path):

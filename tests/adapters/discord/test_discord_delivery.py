@@ -97,3 +97,14 @@ async def test_a_deleted_status_message_is_posted_again(bot, fake: FakeDiscord, 
     second = job[0].origin["status_ref"]
     assert second != first
     assert fake.edits(second)[-1].content.splitlines()[-1].startswith("✅ Done")
+
+
+async def test_upstream_text_cannot_mention_or_format(bot, fake: FakeDiscord, stand_in) -> None:
+    stand_in.state.fail("submit", "400-mention")
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a boat"})
+        await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "failed"])
+        await fake.wait_for(lambda: fake.edits() and "❌" in fake.edits()[-1].content)
+    last = fake.edits()[-1]
+    assert "@everyone" not in last.content and "@\u200beveryone" in last.content
+    assert last.json["allowed_mentions"] == {"parse": []}

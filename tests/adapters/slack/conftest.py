@@ -2,6 +2,7 @@
 running in HTTP mode against the fake and the APIMaster stand-in."""
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -59,6 +60,10 @@ class Bot:
         return await self.post_signed(urlencode(command_payload(self.fake, text, user)),
                                       "application/x-www-form-urlencoded", **kw)
 
+    async def replay(self, body: dict[str, str]) -> aiohttp.ClientResponse:
+        """The very same signed request again (within Slack's five minutes)."""
+        return await self.post_signed(urlencode(body), "application/x-www-form-urlencoded")
+
     async def event(self, event: dict[str, Any], event_id: str = "Ev0001") -> aiohttp.ClientResponse:
         return await self.post_signed(json.dumps(event_payload(event, event_id)), "application/json")
 
@@ -72,12 +77,16 @@ class Bot:
         return [r.get("text", "") for r in self.fake.responses]
 
 
+_triggers = itertools.count(1)
+
+
 def command_payload(fake: FakeSlack, text: str, user: str = "UANN") -> dict[str, str]:
+    """A slash command as Slack sends it; each invocation has its own trigger_id."""
     return {
         "token": "legacy", "team_id": TEAM_ID, "team_domain": "fake", "channel_id": CHANNEL,
         "channel_name": "general", "user_id": user, "user_name": fake.users[user]["name"],
         "command": "/sora", "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
-        "response_url": fake.response_url(), "trigger_id": "1337.42.abcd",
+        "response_url": fake.response_url(), "trigger_id": f"1337.{next(_triggers)}.abcd",
     }
 
 

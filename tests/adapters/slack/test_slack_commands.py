@@ -2,15 +2,17 @@
 the APIMaster stand-in."""
 from __future__ import annotations
 
+import logging
 import time
 
 from adapters.stand_in import sample_mp4
-from tests.adapters.slack.conftest import CHANNEL, Bot
+from tests.adapters.slack.conftest import CHANNEL, Bot, command_payload
+from tests.conftest import TEST_KEY
 from tests.fakes.slack import TEAM_ID
 
 
-async def _job_id(bot: Bot) -> str:
-    jobs = bot.rt.engine.jobs(team=TEAM_ID)
+async def _job_id(bot: Bot, prompt: str | None = None) -> str:
+    jobs = [j for j in bot.rt.engine.jobs(team=TEAM_ID) if prompt in (None, j.request.prompt)]
     assert len(jobs) == 1
     return jobs[0].id
 
@@ -64,6 +66,29 @@ async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot
     assert status is not None and status["text"].splitlines()[-1].startswith("❌ ")
     assert "Nothing was charged" in status["text"] and "Traceback" not in status["text"]
     assert bot.fake.calls_to("files.completeUploadExternal") == []
+
+
+async def test_upstream_text_is_scrubbed_and_escaped(bot: Bot, stand_in, caplog) -> None:
+    """An upstream error that quotes the API key, or carries mentions, is data: the key is
+    never shown, stored or logged, and nothing in it pings anyone."""
+    caplog.set_level(logging.DEBUG)
+    stand_in.state.fail("submit", "400-echo")
+    await bot.command("a cat")
+    echoed = await bot.rt.engine.wait(await _job_id(bot))
+    stand_in.state.fail("submit", "400-mention")
+    await bot.command("a dog")
+    mentioned = await bot.rt.engine.wait(await _job_id(bot, "a dog"))
+
+    shown = bot.fake.message(CHANNEL, echoed.origin["status_ref"])["text"]
+    assert "Bearer ***" in shown and TEST_KEY not in shown
+    assert TEST_KEY not in (echoed.error or "") and "***" in (echoed.error or "")
+    row = bot.rt.store.db.execute("SELECT * FROM jobs WHERE id = ?", [echoed.id]).fetchone()
+    assert all(TEST_KEY not in str(v) for v in row)
+    assert TEST_KEY not in caplog.text
+
+    shown = bot.fake.message(CHANNEL, mentioned.origin["status_ref"])["text"]
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown
+    assert "&lt;@U0BOSS&gt;" in shown
 
 
 async def test_a_refused_upload_is_shown_and_recorded(bot: Bot) -> None:
@@ -157,3 +182,14 @@ async def test_secrets_never_reach_logs_or_messages(bot: Bot, stand_in, caplog) 
     shown = repr([c.args for c in bot.fake.calls]) + repr(bot.fake.messages)
     for secret in (BOT_TOKEN, SECRET, TEST_KEY):
         assert secret not in caplog.text and secret not in shown
+
+
+async def test_a_replayed_slash_command_starts_nothing_new(bot: Bot, stand_in) -> None:
+    body = command_payload(bot.fake, "a replayed fox")
+    assert (await bot.replay(body)).status == 200
+    assert (await bot.replay(body)).status == 200  # same trigger_id, signed again
+    replies = await bot.replies(2)
+    assert "estimated cost $0.32" in replies[0]
+    assert replies[1] == "That request was already received; nothing new was started or charged."
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    assert job.status == "delivered" and len(stand_in.state.submits()) == 1

@@ -1,6 +1,7 @@
 """The `sora-bot` command as a user runs it: real processes, a stand-in in its own process."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -116,7 +117,8 @@ def test_upstream_failures_exit_non_zero_with_the_reason(tmp_path, fake_api, kin
 
 def test_killed_mid_job_then_resume_submits_once_and_delivers_once(tmp_path, fake_api):
     fake_api.set(job_seconds=3.0)
-    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url,
+               SORA_LEASE_SECONDS="1.5")
     proc = subprocess.Popen([*SORA_BOT, "generate", "slow sunrise", "--out", "sunrise.mp4"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
@@ -126,6 +128,9 @@ def test_killed_mid_job_then_resume_submits_once_and_delivers_once(tmp_path, fak
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert not (tmp_path / "sunrise.mp4").exists()
+    early = sora(tmp_path, "resume", env=env)  # the dead owner's claim still holds
+    assert "left alone" in early.stderr and _status(tmp_path) == "submitted"
+    time.sleep(1.6)
     done = sora(tmp_path, "resume", env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sunrise.mp4").read_bytes() == sample_mp4()
@@ -135,6 +140,59 @@ def test_killed_mid_job_then_resume_submits_once_and_delivers_once(tmp_path, fak
     assert "No unfinished" in again.stderr
     usage = json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)
     assert (usage[0]["spent_usd"], usage[0]["jobs"]) == (0.32, 1)
+
+
+def test_resume_beside_a_live_owner_leaves_its_job(tmp_path, fake_api):
+    fake_api.set(job_seconds=2.5)
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url,
+               SORA_LEASE_SECONDS="1")
+    owner = subprocess.Popen([*SORA_BOT, "generate", "a live one", "--out", "live.mp4"],
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_status(tmp_path, owner, "submitted")
+    time.sleep(1.2)  # past one lease: the owner must have renewed it to keep the job
+    other = sora(tmp_path, "resume", env=env)
+    assert other.returncode == 0 and "left alone" in other.stderr
+    assert owner.wait(30) == 0
+    assert (tmp_path / "live.mp4").read_bytes() == sample_mp4()
+    counts = fake_api.set()
+    assert (counts["tasks"], counts["downloads"]) == (1, 1)
+
+
+def test_two_resumes_after_a_crash_finish_each_job_once(tmp_path, fake_api):
+    fake_api.set(job_seconds=2.0)
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url,
+               SORA_LEASE_SECONDS="1", SORA_USER_DAILY_USD="none")
+    crashed = [subprocess.Popen([*SORA_BOT, "generate", f"clip {n}", "--out", f"clip{n}.mp4"],
+                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for n in range(3)]
+    for proc in crashed:
+        _wait_for_status(tmp_path, proc, "submitted", count=3)
+    for proc in crashed:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    time.sleep(1.1)  # the dead owners' leases run out
+    resumes = [subprocess.Popen([*SORA_BOT, "resume"], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for proc in resumes:
+        proc.wait(60)
+    with sqlite3.connect(tmp_path / "sora.db") as conn:
+        rows = conn.execute("SELECT j.status, l.state FROM jobs j JOIN ledger l ON l.job_id = j.id").fetchall()
+    assert rows == [("delivered", "spent")] * 3
+    counts = fake_api.set()
+    assert (counts["tasks"], counts["downloads"]) == (3, 3)
+    assert all((tmp_path / f"clip{n}.mp4").read_bytes() == sample_mp4() for n in range(3))
+
+
+def _wait_for_status(tmp_path: Path, proc: subprocess.Popen, status: str, count: int = 1) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        with contextlib.suppress(sqlite3.OperationalError):
+            with sqlite3.connect(tmp_path / "sora.db", timeout=5) as conn:
+                n = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", [status]).fetchone()[0]
+            if n >= count:
+                return
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
 
 
 def _status(tmp_path: Path) -> str | None:
