@@ -90,11 +90,21 @@ class ChatJobs:
     # -- answers ---------------------------------------------------------------------------
 
     def usage_text(self, requester: Requester) -> str:
-        return "\n".join(self.budgets.status(requester.team, requester.user).lines())
+        lines = self.budgets.status(requester.team, requester.user).lines()
+        held, count = self.engine.store.held(requester.team, requester.user)
+        if count:
+            lines.append(texts.held_line(held, count))
+        return "\n".join(lines)
 
     def jobs_text(self, requester: Requester, markup: texts.Markup, limit: int = 10) -> str:
         jobs = self.engine.jobs(team=requester.team, user=requester.user, limit=limit)
         return texts.job_list(jobs, markup)
+
+    def settle_unknown(self, team: str, job_id: str, charge: bool) -> str:
+        """An admin's word on a job of their team whose outcome is unknown."""
+        job = self.engine.settle_unknown(job_id.strip(), charge, team=team)
+        log.info("Job %s of %s settled by an admin: %s", job.id, team, "spent" if charge else "released")
+        return f"{job.id}: {job.error}"
 
     def budgets_text(self, team: str, markup: texts.Markup, team_word: str = "team",
                      user: str | None = None) -> str:

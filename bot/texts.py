@@ -87,6 +87,11 @@ def done_line(link: str | None) -> str:
     return f"✅ Done: {link}" if link else "✅ Done: the video is below."
 
 
+def held_line(micros: int, jobs: int) -> str:
+    return (f"Held: {usd(micros)} for {jobs} video(s) the service may have made; it counts "
+            "against your budget until an admin releases or charges it.")
+
+
 def left_text(left_today: int | None) -> str:
     return "no budget limit today" if left_today is None else f"{usd(left_today)} left for you today"
 

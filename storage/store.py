@@ -223,6 +223,14 @@ class Store:
         return [_decode(r) for r in self.db.query(
             f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", [*params, limit])]
 
+    def held(self, team: str, user: str) -> tuple[int, int]:
+        """(micro-dollars, jobs) a member has held for jobs whose outcome is unknown."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(l.amount_micros), 0), COUNT(*) FROM jobs j "
+            "JOIN ledger l ON l.job_id = j.id WHERE j.team = ? AND j.user = ? "
+            "AND j.status = 'unknown' AND l.state = 'reserved'", [team, user]).fetchone()
+        return int(row[0]), int(row[1])
+
     def has_live_source(self, team: str, user: str, source: str) -> bool:
         """Whether the member has a job for `source` that has not failed (the unique index)."""
         return self._has("team = ? AND user = ? AND source = ? AND status != 'failed'",

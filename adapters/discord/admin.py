@@ -12,6 +12,7 @@ from bot.chat import ChatJobs
 from bot.models import to_micros, usd
 
 Dollars = app_commands.Range[float, 0, 1_000_000]
+Choice = app_commands.Choice
 
 
 def _who(member: discord.Member | discord.User | None) -> str:
@@ -47,6 +48,16 @@ class Quota(commands.GroupCog, group_name="sora-quota",
         removed = self.chat.budgets.clear(str(interaction.guild_id), str(member.id) if member else None)
         text = "cleared; the defaults apply again" if removed else "had no override; nothing changed"
         await interaction.response.send_message(f"Budget for {_who(member)} {text}.", ephemeral=True)
+
+    @app_commands.command(name="settle", description="Release or charge a job whose outcome is unknown")
+    @app_commands.describe(job="The job id, e.g. job_3f2a9c1b7d10",
+                           action="Did the video service make it?")
+    @app_commands.choices(action=[Choice(name="release: it was not made (free the held cost)", value="release"),
+                                  Choice(name="charge: it was made (spend the held cost)", value="charge")])
+    @server_admin
+    async def settle(self, interaction: discord.Interaction, job: str, action: str) -> None:
+        text = self.chat.settle_unknown(str(interaction.guild_id), job, charge=action == "charge")
+        await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="show", description="Show this server's budgets")
     @server_admin

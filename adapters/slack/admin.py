@@ -14,7 +14,7 @@ from adapters.slack.markup import MARKUP, slack_error
 log = logging.getLogger(__name__)
 
 NOT_ADMIN = ("Only workspace admins and owners (or members listed in SLACK_ADMIN_USER_IDS) "
-             "can change or view budgets. `/sora usage` shows your own.")
+             "can change or view budgets and settle held jobs. `/sora usage` shows your own.")
 
 
 async def is_admin(ctx: SlackContext, client: AsyncWebClient, user_id: str) -> bool:
@@ -28,6 +28,14 @@ async def is_admin(ctx: SlackContext, client: AsyncWebClient, user_id: str) -> b
         return False
     user: dict[str, Any] = resp.get("user") or {}
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def settle_command(ctx: SlackContext, client: AsyncWebClient, team: str, user_id: str,
+                         action: str, job_id: str) -> str:
+    """`/sora release JOB` / `/sora charge JOB`, for admins."""
+    if not await is_admin(ctx, client, user_id):
+        return NOT_ADMIN
+    return ctx.chat.settle_unknown(team, job_id, charge=action == "charge")
 
 
 async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, user_id: str,

@@ -70,7 +70,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
             q.add_argument("--monthly", type=_dollars, default=KEEP, help="dollars per month")
     qsub.add_parser("show", help="list budgets")
 
-    jobs = sub.add_parser("jobs", help="recent jobs")
+    jobs = sub.add_parser("jobs", help="recent jobs; `jobs release JOB` / `jobs charge JOB` "
+                          "settle a job whose outcome is unknown")
+    jobs.add_argument("action", nargs="?", choices=("release", "charge"),
+                      help="release: the service did not make it (the held cost is freed); "
+                           "charge: it did (the held cost is spent)")
+    jobs.add_argument("job", nargs="?", help="the job id, with release or charge")
     jobs.add_argument("--json", action="store_true")
     jobs.add_argument("--limit", type=int, default=20)
 
@@ -196,6 +201,7 @@ def usage(rt: Runtime, args: argparse.Namespace) -> int:
             "jobs": t["jobs"], "jobs_charged": t["jobs_spent"],
             "today_usd": status.usage.user_day / 1e6, "month_usd": status.usage.user_month / 1e6,
             "left_today_usd": None if status.left_today is None else status.left_today / 1e6,
+            "held_usd": rt.store.held(t["team"], t["user"])[0] / 1e6,
             "last_job_at": t["last_job_at"],
         })
     if args.json:
@@ -205,8 +211,9 @@ def usage(rt: Runtime, args: argparse.Namespace) -> int:
         print("No spending recorded yet.")
     for r in rows:
         left = "no limit" if r["left_today_usd"] is None else f"${r['left_today_usd']:.2f}"
-        print(f"{r['team']}/{r['user']}: spent ${r['spent_usd']:.2f}, reserved ${r['reserved_usd']:.2f}, "
-              f"{r['jobs']} job(s); today ${r['today_usd']:.2f}, left today {left}")
+        held = f" (${r['held_usd']:.2f} held: outcome unknown)" if r["held_usd"] else ""
+        print(f"{r['team']}/{r['user']}: spent ${r['spent_usd']:.2f}, reserved ${r['reserved_usd']:.2f}"
+              f"{held}, {r['jobs']} job(s); today ${r['today_usd']:.2f}, left today {left}")
     return 0
 
 
@@ -243,6 +250,17 @@ def _cap(micros: int | None, none: str = "no limit") -> str:
 
 
 def jobs(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.action:
+        if not args.job:
+            print(f"error: name the job: sora-bot jobs {args.action} JOB", file=sys.stderr)
+            return 2
+        try:
+            job = rt.engine.settle_unknown(args.job, charge=args.action == "charge")
+        except SoraError as exc:
+            print(f"error: {exc.user_message}", file=sys.stderr)
+            return 2
+        print(f"{job.id}: {job.error}")
+        return 0
     listed = rt.engine.jobs(limit=args.limit)
     if args.json:
         print(json.dumps([{

@@ -49,3 +49,18 @@ async def test_invalid_combination_is_refused_at_once(bot, fake: FakeDiscord, st
     assert callback["type"] == 4 and callback["data"]["flags"] & 64  # answered, not deferred
     assert "needs sora-2-pro" in callback["data"]["content"]
     assert stand_in.state.submits() == []
+
+
+async def test_an_admin_settles_a_held_job(bot, fake: FakeDiscord, stand_in) -> None:
+    stand_in.state.fail("submit", "drop")
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a lost heron"}, user_id=42)
+        [job] = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "unknown"])
+        member = await fake.slash("sora-quota", {"job": job.id, "action": "charge"},
+                                  subcommand="settle", user_id=42)
+        admin = await fake.slash("sora-quota", {"job": job.id, "action": "charge"},
+                                 subcommand="settle", user_id=1, permissions=ADMIN)
+        await fake.wait_for(lambda: fake.replies(member) and fake.replies(admin))
+        assert rt.store.ledger_state(job.id) == "spent"
+    assert "Manage Server" in fake.replies(member)[0]
+    assert fake.replies(admin)[0] == f"{job.id}: Charged by an admin: the service made it."

@@ -193,3 +193,21 @@ async def test_a_replayed_slash_command_starts_nothing_new(bot: Bot, stand_in) -
     assert replies[1] == "That request was already received; nothing new was started or charged."
     job = await bot.rt.engine.wait(await _job_id(bot))
     assert job.status == "delivered" and len(stand_in.state.submits()) == 1
+
+
+async def test_a_lost_submit_is_held_shown_and_settled_by_an_admin(bot: Bot, stand_in) -> None:
+    stand_in.state.fail("submit", "drop")
+    await bot.command("a lost heron")
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    status = bot.fake.message(CHANNEL, job.origin["status_ref"])["text"]
+    assert "may have made this video" in status and "$0.32 is held" in status
+    assert "Nothing was charged" not in status
+    await bot.command("usage")
+    await bot.command(f"release {job.id}")  # ann is no admin
+    await bot.command(f"release {job.id}", user="UBOSS")
+    replies = await bot.replies(4)
+    assert "Held: $0.32 for 1 video(s)" in replies[1]
+    assert "Only workspace admins" in replies[2]
+    assert replies[3] == f"{job.id}: Released by an admin: the service did not make it."
+    assert bot.rt.store.ledger_state(job.id) == "released"
+    assert len(stand_in.state.submits()) == 1
