@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
 from bot.errors import DeliveryFailed, GenerationFailed, Interrupted, JobTimeout, SoraError
 from bot.events import JobEvents
 from bot.models import Job, Progress, Requester, Stage, VideoRequest
+from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
 from bot.validation import cost_micros, validate
@@ -38,11 +38,11 @@ class Accepted:
 
 
 class JobEngine:
-    def __init__(self, settings: Settings, store: Store, client: ApiMasterClient,
+    def __init__(self, settings: Settings, store: Store, clients: ProviderClients,
                  budgets: Budgets) -> None:
         self.settings = settings
         self.store = store
-        self.client = client
+        self.clients = clients
         self.budgets = budgets
         self.slots = Slots(settings.max_concurrent_jobs, settings.max_jobs_per_user)
         self._factories: dict[str, EventsFactory] = {}
@@ -155,7 +155,7 @@ class JobEngine:
             if fresh:
                 self._update(job, status="submitting")  # before the POST: never sent twice
                 deadline = time.time() + self.settings.job_timeout
-                job.task_id = await self.client.submit(job.request, deadline)
+                job.task_id = await self.clients.for_model(job.request.model).submit(job.request, deadline)
                 self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
@@ -164,7 +164,7 @@ class JobEngine:
             assert job.task_id is not None
             path = self.settings.media_dir / f"{job.id}.mp4"
             # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
-            await self.client.download(job.task_id, url, path)
+            await self.clients.for_model(job.request.model).download(job.task_id, url, path)
             self._update(job, status="downloaded", video_path=str(path), progress=100)
 
     async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
@@ -181,7 +181,8 @@ class JobEngine:
                 await asyncio.sleep(delay)
             delay = self.settings.poll_interval
             try:
-                state = await self.client.status(job.task_id, max(deadline, time.time() + 1))
+                client = self.clients.for_model(job.request.model)
+                state = await client.status(job.task_id, max(deadline, time.time() + 1))
             except SoraError as exc:
                 if not exc.retryable:
                     raise

@@ -31,7 +31,7 @@ def configure(settings: Settings, level: str | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets([
         settings.api_key, settings.discord_token, settings.slack_bot_token,
-        settings.slack_app_token, settings.slack_signing_secret,
+        settings.slack_app_token, settings.slack_signing_secret, *settings.catalogue.secrets(),
     ]))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -95,7 +95,8 @@ def _dollars(text: str) -> float:
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     """Run one core command; returns the exit code."""
     if args.command == "fake-api":
-        await stand_in.serve_forever(args.port, stand_in.StandInState(job_seconds=args.job_seconds))
+        await stand_in.serve_forever(args.port, stand_in.StandInState(
+            job_seconds=args.job_seconds, catalogue=settings.catalogue))
         return 0
     if args.command == "generate":
         try:  # bad input fails alone, before anything starts or prints
