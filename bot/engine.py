@@ -11,14 +11,17 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.budgets import Budgets
-from bot.errors import DeliveryFailed, GenerationFailed, Interrupted, JobTimeout, SoraError
+from bot.errors import (
+    DeliveryFailed, GenerationFailed, Interrupted, InvalidRequest, JobTimeout, ModelUnavailable,
+    QuotaExceeded, SoraError,
+)
 from bot.events import JobEvents
-from bot.models import Job, Progress, Requester, Stage, VideoRequest
+from bot.models import Job, Progress, Requester, Stage, VideoRequest, usd
 from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
@@ -66,7 +69,8 @@ class JobEngine:
         valid, cost = self.quote(request)
         now = dt.datetime.now(dt.UTC)
         job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
-                  cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}))
+                  cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
+                  requested_model=valid.model)
         status = self.budgets.reserve(_row(job), now)
         left = status.left_today
         self._start(job, events)
@@ -155,7 +159,7 @@ class JobEngine:
             if fresh:
                 self._update(job, status="submitting")  # before the POST: never sent twice
                 deadline = time.time() + self.settings.job_timeout
-                job.task_id = await self.clients.for_model(job.request.model).submit(job.request, deadline)
+                job.task_id = await self._submit(job, deadline)
                 self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
@@ -166,6 +170,44 @@ class JobEngine:
             # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
             await self.clients.for_model(job.request.model).download(job.task_id, url, path)
             self._update(job, status="downloaded", video_path=str(path), progress=100)
+
+    async def _submit(self, job: Job, deadline: float) -> str:
+        """Submit to the model's provider. Only a definite "model not found" (no task made)
+        moves the job to the model's fallback and submits again: never twice for one task."""
+        tried: list[str] = []
+        while True:
+            try:
+                return await self.clients.for_model(job.request.model).submit(job.request, deadline)
+            except ModelUnavailable:
+                tried.append(job.request.model)
+                self._move_to_fallback(job, tried)
+
+    def _move_to_fallback(self, job: Job, tried: list[str]) -> None:
+        """Re-quote the job at its fallback's price and move the reservation in one store
+        step; raise (the job then fails, releasing everything) when it cannot move."""
+        gone = job.request.model
+        fallback = self.settings.catalogue.model(gone).fallback
+        admin = (f"An admin can set a `fallback` for {gone} in SORA_MODELS_FILE "
+                 "(see `sora-bot models`), or choose another model. Nothing was charged.")
+        if fallback is None or fallback in tried:
+            raise ModelUnavailable(gone, f"{gone} is not available at the video service "
+                                   f"(model not found). {admin}")
+        try:
+            moved = validate(replace(job.request, model=fallback), self.settings)
+        except InvalidRequest as exc:
+            raise ModelUnavailable(gone, f"{gone} is not available at the video service and its "
+                                   f"fallback {fallback} cannot make this request: "
+                                   f"{exc.user_message} {admin}") from None
+        cost = cost_micros(moved, self.settings)
+        try:
+            self.budgets.move(job.id, job.cost_micros, cost, dt.datetime.now(dt.UTC), model=moved.model)
+        except QuotaExceeded as exc:
+            raise QuotaExceeded(f"{gone} is not available at the video service, and its fallback "
+                                f"{fallback} costs more ({usd(cost)}): {exc.user_message} "
+                                "Nothing was charged.") from None
+        log.warning("Model %s is gone upstream: job %s moves to %s at %s", gone, job.id,
+                    moved.model, usd(cost))
+        job.request, job.cost_micros = moved, cost
 
     async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
         """Poll until the task ends. A resumed job is polled once even past its deadline: it
@@ -298,6 +340,7 @@ def _row(job: Job) -> dict[str, Any]:
         "status": job.status, "task_id": job.task_id, "progress": job.progress, "error": job.error,
         "video_path": job.video_path, "origin": job.origin, "deadline": job.deadline,
         "created_at": now_iso(job.created_at), "updated_at": now_iso(job.created_at),
+        "requested_model": job.requested_model or q.model,
     }
 
 
@@ -312,4 +355,5 @@ def _job(row: dict[str, Any]) -> Job:
         created_at=dt.datetime.fromisoformat(row["created_at"]), task_id=row["task_id"],
         progress=row["progress"], error=row["error"], video_path=row["video_path"],
         origin=row["origin"], deadline=row["deadline"],
+        requested_model=row.get("requested_model") or row["model"],
     )

@@ -58,6 +58,8 @@ class Job:
     origin: dict[str, Any] = field(default_factory=dict)
     #: Wall-clock time (epoch seconds) after which the job is abandoned; set at submit.
     deadline: float | None = None
+    #: The model the member asked for; `request.model` differs when it moved to a fallback.
+    requested_model: str | None = None
 
     @property
     def cost_usd(self) -> float:

@@ -35,8 +35,15 @@ def m002_job_source(db: Database) -> None:
                "WHERE source IS NOT NULL AND status != 'failed'")
 
 
+def m003_requested_model(db: Database) -> None:
+    """`model` is the model that makes the video; a job moved to a fallback (its model gone
+    upstream) keeps the one the member asked for in `requested_model`."""
+    db["jobs"].add_column("requested_model", str)
+    db.execute("UPDATE jobs SET requested_model = model")
+
+
 #: In order; PRAGMA user_version counts how many have run. Append, never edit or reorder.
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_job_source]
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_job_source, m003_requested_model]
 
 
 def migrate(db: Database) -> None:
