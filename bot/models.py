@@ -5,7 +5,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Model = Literal["sora-2", "sora-2-pro"]
+#: A model name of the catalogue (bot/catalogue.py): built-in sora-2 and sora-2-pro, plus
+#: whatever SORA_MODELS_FILE adds.
+Model = str
 JobStatus = Literal[
     "reserved",    # budget reserved, nothing sent yet
     "waiting",     # in our queue behind the concurrency limits

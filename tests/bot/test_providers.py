@@ -2,6 +2,7 @@
 sent to its own origin only."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from adapters import stand_in as stand_in_app
 from adapters.stand_in import sample_mp4
-from bot import catalogue
+from bot import catalogue, logs
 from bot.apimaster import ApiMasterClient
 from bot.errors import ModelUnavailable, UpstreamRejected
 from bot.models import VideoRequest
@@ -148,3 +149,16 @@ async def test_model_not_found_in_a_200_body_counts_too(aiohttp_server, settings
         client = ApiMasterClient(session, settings.with_(base_url=str(server.make_url("/v1"))))
         with pytest.raises(ModelUnavailable):
             await client.submit(VideoRequest("x"))
+
+
+def test_every_provider_key_is_redacted_from_the_logs(tmp_path, capsys):
+    settings = with_models(Settings(api_key=TEST_KEY), tmp_path, "http://127.0.0.1:9/v1")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logs.configure(settings, "INFO")
+        logging.getLogger("test").warning("keys %s and %s", TEST_KEY, BACKUP_KEY)
+    finally:
+        root.handlers[:], root.level = handlers, level
+    err = capsys.readouterr().err
+    assert "keys *** and ***" in err and BACKUP_KEY not in err and TEST_KEY not in err

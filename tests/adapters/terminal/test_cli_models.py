@@ -147,3 +147,17 @@ def test_models_lists_every_model_and_a_bad_file_stops_every_command(tmp_path, t
             "error: SORA_MODELS_FILE models.toml: models.sora-2.fallback names 'veo', "
             "which is not a model.")
     assert received(main) == [] and received(backup) == []
+
+
+def test_with_no_key_any_catalogue_model_runs_on_the_local_stand_in(tmp_path):
+    shutil.copy(ROOT / "models.example.toml", tmp_path / "models.toml")
+    env = _env(tmp_path, SORA_MODELS_FILE="models.toml")  # no APIMaster or backup key at all
+    done = sora(tmp_path, "generate", "a fox", "--model", "kling-v3", "--out", "fox.mp4", env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fox.mp4").read_bytes() == sample_mp4()
+    [job] = json.loads(sora(tmp_path, "jobs", "--json", env=env).stdout)
+    assert (job["model"], job["duration"], job["resolution"], job["cost_usd"]) == ("kling-v3", 5, "720p", 0.35)
+    backup = sora(tmp_path, "generate", "a fox", "--model", "sora-2-backup", "--duration", "12", env=env)
+    assert backup.returncode == 0, backup.stderr  # the openai dialect, on the stand-in too
+    refused = sora(tmp_path, "generate", "a fox", "--model", "kling-v3", "--duration", "4", env=env)
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: kling-v3 offers 5, 10 or 15 seconds."
