@@ -2,6 +2,7 @@
 over real HTTP on 127.0.0.1 (the APIMaster stand-in and an openai-dialect backup)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,3 +112,24 @@ async def test_only_a_definite_model_not_found_moves_the_job(rt, stand_in, backu
     job = await rt.engine.wait((await rt.engine.submit(VideoRequest("x"), ANN, events)).job.id)
     assert job.status == "failed" and job.request.model == "sora-2"
     assert len(stand_in.state.submits()) == 1 and backup.state.requests == []
+
+
+async def test_a_moved_job_resumes_at_the_fallback_provider_after_a_restart(rt, stand_in, backup):
+    backup.state.job_seconds = 1.0
+    accepted = await rt.engine.submit(VideoRequest("a fox", "sora-2", 4), ANN, RecordingEvents())
+    for _ in range(200):
+        if (rt.engine.job(accepted.job.id)).status == "submitted":
+            break
+        await asyncio.sleep(0.01)
+    await rt.engine.aclose()  # the process stops with the task running at the backup
+    events = RecordingEvents()
+    async with open_runtime(rt.settings) as again:
+        again.engine.register("cli", lambda job: events)
+        [resumed] = await again.engine.resume()
+        job = await again.engine.wait(resumed.id)
+    assert job.status == "delivered" and job.request.model == "sora-2-backup"
+    assert events.videos == [sample_mp4()]
+    assert len(stand_in.state.submits()) == 1 and len(backup.state.submits()) == 1
+    assert [r.method for r in backup.state.requests].count("GET") >= 2  # polled, then downloaded
+    assert {r.authorization for r in backup.state.requests} == {f"Bearer {BACKUP_KEY}"}
+    assert [r.method for r in stand_in.state.requests] == ["POST"]  # no poll went to APIMaster
