@@ -64,6 +64,14 @@ class Job:
     requested_model: str | None = None
 
     @property
+    def moved_from(self) -> str | None:
+        """The model asked for, when the job moved to its fallback (that model was gone
+        upstream); None otherwise. Front ends name both in the posted result."""
+        if self.requested_model and self.requested_model != self.request.model:
+            return self.requested_model
+        return None
+
+    @property
     def cost_usd(self) -> float:
         return self.cost_micros / 1_000_000
 

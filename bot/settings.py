@@ -99,7 +99,7 @@ class Settings:
         slack_api_url = r.text("SLACK_API_URL")
         if slack_api_url and not slack_api_url.endswith("/"):
             slack_api_url += "/"
-        return cls(
+        settings = cls(
             api_key=api_key,
             base_url=(r.text("APIMASTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             # Provider keys are required only with a real key: the stand-in needs none.
@@ -145,6 +145,10 @@ class Settings:
             port=r.whole("PORT", d.port),
             log_level=(r.text("LOG_LEVEL") or d.log_level).upper(),
         )
+        if settings.catalogue.resolve(settings.reaction_model) is None:
+            raise ConfigError(f"SORA_REACTION_MODEL {settings.reaction_model!r} is not a model: use "
+                              f"{catalogue_.or_list(settings.catalogue.models())}.")
+        return settings
 
 
 class _Reader:

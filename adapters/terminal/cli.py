@@ -165,8 +165,8 @@ class TerminalEvents:
         print(f"{job.id}: {progress.describe()}", file=sys.stderr)
 
     async def completed(self, job: Job, video: Path) -> None:
-        if job.requested_model and job.requested_model != job.request.model:
-            print(f"{job.id}: made by {job.request.model} ({job.requested_model} is not available "
+        if job.moved_from:
+            print(f"{job.id}: made by {job.request.model} ({job.moved_from} is not available "
                   f"upstream), {usd(job.cost_micros)}", file=sys.stderr)
         if self.out:
             target = Path(self.out)

@@ -38,8 +38,8 @@ class ConsoleEvents:
         self.say(f"[{job.id}] {progress.describe()}")
 
     async def completed(self, job: Job, video: Path) -> None:
-        if job.requested_model and job.requested_model != job.request.model:
-            self.say(f"[{job.id}] made by {job.request.model}: {job.requested_model} is not "
+        if job.moved_from:
+            self.say(f"[{job.id}] made by {job.request.model}: {job.moved_from} is not "
                      f"available upstream ({usd(job.cost_micros)})")
         self.say(f"[{job.id}] done: {video}")
 
