@@ -215,18 +215,19 @@ def _check_model(state: StandInState, body: dict[str, Any], dialect: str) -> web
 
 
 def _problem(spec: ModelSpec, body: dict[str, Any], dialect: str) -> str | None:
+    """What is wrong with the fields the body gives (a field left out takes the default)."""
     if dialect == "openai":
-        seconds = str(body.get("seconds") or "4")
+        seconds = str(body.get("seconds") or spec.defaults()[0])
         if not seconds.isdigit() or int(seconds) not in spec.durations:
             return f"seconds must be one of {list(map(str, spec.durations))}"
         sizes = {OPENAI_SIZES.get((r, a)) for r in spec.resolutions for a in spec.aspects}
-        if str(body.get("size") or "1280x720") not in sizes:
+        if "size" in body and str(body["size"]) not in sizes:
             return f"size must be one of {sorted(s for s in sizes if s)}"
         return None
-    if body.get("duration") not in spec.durations:
+    if "duration" in body and body["duration"] not in spec.durations:
         return f"duration must be one of {list(spec.durations)}"
     values = [spec.resolution_value(r) for r in spec.resolutions]
-    if body.get(spec.resolution_field) not in values:
+    if spec.resolution_field in body and body[spec.resolution_field] not in values:
         return f"{spec.resolution_field} must be one of {values}"
     if "aspect_ratio" in body and body["aspect_ratio"] not in spec.aspects:
         return f"aspect_ratio must be one of {list(spec.aspects)}"
