@@ -9,7 +9,8 @@ The API the front ends read their choices from:
 - `Catalogue.models()`: model names in order (built-ins first, aliases not included);
 - `Catalogue.model(name)`: the `ModelSpec` of a name or alias (KeyError when unknown);
 - `ModelSpec.durations`, `.resolutions`, `.prices` ($/s per resolution), `.aspects`,
-  `.images`, `.fallback`, `.durations_text()`, `.defaults()`;
+  `.images`, `.fallback`, `.durations_text()`, `.rates_text()`, `.summary()`, `.defaults()`;
+- `Catalogue.matching(typed)`: model names for an autocomplete (at most 25);
 - `Catalogue.durations()`, `.resolutions()`, `.aspects()`: the union over every model;
 - `aspect_name(ratio)`: "landscape", "portrait", "square" or None.
 """
@@ -88,6 +89,17 @@ class ModelSpec:
         """ "4, 8, 12, 16 or 20" """
         return or_list(map(str, self.durations))
 
+    def rates_text(self) -> str:
+        """ "720p $0.07/s, 1080p $0.11/s" """
+        return ", ".join(f"{r} ${p:.2f}/s" for r, p in self.prices.items())
+
+    def summary(self) -> str:
+        """One line for help texts and choice lists."""
+        image = "image input" if self.images else "text only"
+        return (f"{self.name}: {self.durations_text()} s; {self.rates_text()}; "
+                f"{', '.join(self.aspects)}; {image}"
+                + (f"; fallback {self.fallback}" if self.fallback else ""))
+
     def defaults(self) -> tuple[int, str, str]:
         """(duration, resolution, aspect) when the user names none: today's defaults where
         the model offers them, else its first."""
@@ -120,6 +132,14 @@ class Catalogue:
         if model is None:
             raise KeyError(name)
         return self.specs[model]
+
+    def matching(self, typed: str, limit: int = 25) -> tuple[str, ...]:
+        """Models whose name contains what was typed, those starting with it first: for an
+        autocomplete (Discord shows at most 25 choices)."""
+        text = typed.strip().lower()
+        hits = [m for m in self.specs if text in m.lower()]
+        hits.sort(key=lambda m: not m.lower().startswith(text))
+        return tuple(hits[:limit])
 
     def provider_of(self, name: str) -> Provider:
         return self.providers[self.model(name).provider]

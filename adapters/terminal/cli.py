@@ -296,7 +296,7 @@ def _model_lines(name: str, spec: ModelSpec, catalogue: Catalogue) -> str:
         f"{name}" + (f" (alias {', '.join(aliases)})" if aliases else ""),
         f"  provider:    {spec.provider} ({provider.dialect} dialect{upstream})",
         f"  durations:   {spec.durations_text()} seconds",
-        f"  resolutions: {', '.join(f'{r} ${p:.2f}/s' for r, p in spec.prices.items())}",
+        f"  resolutions: {spec.rates_text()}",
         f"  aspects:     {', '.join(spec.aspects)}",
         f"  image input: {f'yes, up to {spec.images}' if spec.images else 'no (text to video only)'}",
         f"  fallback:    {spec.fallback or 'none'}",

@@ -147,3 +147,14 @@ def test_a_bad_file_is_one_line_naming_the_file_and_the_key(tmp_path, text, key,
 def test_a_missing_file_names_it(tmp_path):
     with pytest.raises(ConfigError, match="nope.toml: cannot be read"):
         Settings.from_env({"SORA_MODELS_FILE": str(tmp_path / "nope.toml")})
+
+
+def test_front_ends_get_one_line_summaries_and_autocomplete(tmp_path):
+    c = load(tmp_path, KLING + 'fallback = "sora-2"\n')
+    assert c.model("kling-v3").summary() == (
+        "kling-v3: 5, 10 or 15 s; 720p $0.07/s, 1080p $0.11/s; 16:9, 9:16, 1:1; text only; "
+        "fallback sora-2")
+    assert c.matching("K") == ("kling-v3",)
+    assert c.matching("2") == ("sora-2", "sora-2-pro")
+    assert c.matching("") == c.models() and len(c.matching("", limit=1)) == 1
+    assert c.matching("pro") == ("sora-2-pro",)

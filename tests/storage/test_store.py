@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import sqlite3
 import time
 from pathlib import Path
+
+from sqlite_utils import Database
 
 from bot.budgets import Budgets
 from bot.errors import QuotaExceeded
 from bot.settings import Settings
+from storage import migrations
 from storage.store import Store, now_iso
 
 COST = 320_000  # a 4 s sora-2 video
@@ -115,3 +119,15 @@ def test_a_moved_reservation_changes_amount_and_job_together_or_not_at_all(tmp_p
     assert store.totals()[0]["reserved_micros"] == 420_000
     store.settle("job_0_1", "released", status="failed")
     assert store.move_reservation("job_0_1", 1, "", "", lambda *_: True)[0] == "settled"
+
+
+def test_m003_keeps_the_requested_model_of_jobs_stored_before_it(tmp_path: Path):
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(str(path), isolation_level=None))
+    for number, step in enumerate(migrations.MIGRATIONS[:2], start=1):
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
+    db["jobs"].insert({**_job(1, 0), "model": "sora-2-pro", "origin": "{}"})
+    db.close()
+    store = Store(path)
+    assert store.get_job("job_0_1")["requested_model"] == "sora-2-pro"
