@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
 def main(argv: Sequence[str] | None = None) -> int:
     # .env in the working directory (not beside the installed code); the environment wins.
     load_dotenv(Path.cwd() / ".env")
-    parser, sub = cli.build_parser()
-    sub.add_parser("run", help="start the Discord and/or Slack bots, or the console without tokens")
-    args = parser.parse_args(argv)
-    try:
+    try:  # first: the help lists the catalogue's models, and a bad setting stops every command
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
         return 2
+    parser, sub = cli.build_parser(settings.catalogue)
+    sub.add_parser("run", help="start the Discord and/or Slack bots, or the console without tokens")
+    args = parser.parse_args(argv)
     one_shot = args.command not in ("run", "fake-api")
     logs.configure(settings, "WARNING" if one_shot and settings.log_level == "INFO" else None)
     try:

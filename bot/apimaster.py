@@ -1,4 +1,5 @@
-"""The APIMaster (Sora 2) client: submit, poll, download, with typed errors and retries."""
+"""The video-service client: submit, poll, download, with typed errors and retries. One per
+provider of the catalogue (see bot/providers.py), speaking that provider's dialect."""
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +16,11 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from bot.catalogue import BUILTIN_PROVIDER, Provider
+from bot.dialects import FORMS
 from bot.errors import (
-    AuthError, BalanceError, DownloadError, RateLimited, SoraError, Unreachable, UpstreamError,
-    UpstreamRejected,
+    AuthError, BalanceError, DownloadError, ModelUnavailable, RateLimited, SoraError,
+    Unreachable, UpstreamError, UpstreamRejected,
 )
 from bot.models import VideoRequest
 from bot.ratelimit import RateLimiter
@@ -41,39 +44,42 @@ class TaskState:
 
 
 class ApiMasterClient:
-    """One per process, over the process's one aiohttp session."""
+    """One per provider, over the process's one aiohttp session. Without `provider`: the
+    built-in APIMaster provider (APIMASTER_BASE_URL / APIMASTER_API_KEY)."""
 
     def __init__(self, session: aiohttp.ClientSession, settings: Settings,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, provider: Provider | None = None,
+                 downloads: asyncio.Semaphore | None = None) -> None:
         self.session = session
         self.settings = settings
-        self.base = settings.base_url.rstrip("/")
+        self.provider = provider or settings.catalogue.providers[BUILTIN_PROVIDER]
+        self.form = FORMS[self.provider.dialect]
+        self.base = (self.provider.base_url or settings.base_url).rstrip("/")
         self.origin = URL(self.base).origin()
+        # The built-in provider's key is APIMASTER_API_KEY (settings.api_key); others carry
+        # the key of their own api_key_env.
+        self._key = (settings.api_key if self.provider.api_key_env == "APIMASTER_API_KEY"
+                     else self.provider.api_key) or ""
         self.limiter = limiter or RateLimiter(settings.api_requests_per_second)
         self.requests_sent = 0  # for the benchmark's requests-per-job figure
         # Hundreds of downloads in parallel share the bandwidth, so every video arrives late
         # and each open socket buffers ~0.5 MB (see benchmarks/README.md): queue them.
-        self._downloads = asyncio.Semaphore(max(1, settings.max_parallel_downloads))
+        self._downloads = downloads or asyncio.Semaphore(max(1, settings.max_parallel_downloads))
 
     # -- the three calls -------------------------------------------------------------------
 
     async def submit(self, request: VideoRequest, deadline: float | None = None) -> str:
-        """Create a task and return its id. Retried only where no task can have been made."""
-        body: dict[str, Any] = {"model": request.model, "prompt": request.prompt,
-                                "duration": request.duration, "resolution": request.resolution}
-        if request.aspect:
-            body["aspect_ratio"] = request.aspect
-        if request.image_url:
-            body["image_urls"] = [request.image_url]
-        data = await self._json("POST", f"{self.base}/v1/videos/generations", body,
-                                idempotent=False, deadline=deadline)
-        try:
-            items = data["data"]
-            item = items[0] if isinstance(items, list) else items
-            return str(item.get("task_id") or item["id"])
-        except (KeyError, IndexError, TypeError, AttributeError):
+        """Create a task and return its id. Retried only where no task can have been made.
+        Raises ModelUnavailable when the provider says it does not know the model."""
+        spec = self.settings.catalogue.model(request.model)
+        body = self.form.body(request, spec)
+        data = await self._json("POST", f"{self.base}{self.form.path}", body,
+                                idempotent=False, deadline=deadline, model=spec.name)
+        task_id = self.form.task_id(data)
+        if task_id is None:
             log.error("Submit answer without a task id: %.300s", data)
-            raise UpstreamError("The video service answered without a task id.") from None
+            raise UpstreamError("The video service answered without a task id.")
+        return task_id
 
     async def status(self, task_id: str, deadline: float | None = None) -> TaskState:
         resp_hint: list[float] = []
@@ -129,13 +135,15 @@ class ApiMasterClient:
         return str(target)
 
     def _headers(self, url: str) -> dict[str, str]:
-        # The key goes to the APIMaster origin only; a download link elsewhere gets none.
-        if self.settings.api_key and URL(url).origin() == self.origin:
-            return {"Authorization": f"Bearer {self.settings.api_key}"}
+        # The key goes to this provider's origin only; a download link elsewhere, or another
+        # provider, gets none.
+        if self._key and URL(url).origin() == self.origin:
+            return {"Authorization": f"Bearer {self._key}"}
         return {}
 
     async def _json(self, method: str, url: str, body: dict[str, Any] | None, *, idempotent: bool,
-                    deadline: float | None, hint: list[float] | None = None) -> dict[str, Any]:
+                    deadline: float | None, hint: list[float] | None = None,
+                    model: str | None = None) -> dict[str, Any]:
         async def once() -> dict[str, Any]:
             await self.limiter.acquire()
             self.requests_sent += 1
@@ -144,7 +152,7 @@ class ApiMasterClient:
                                             timeout=timeout) as resp:
                 text = await resp.text()
                 data = _parse(text)
-                _raise_for(resp.status, data, resp.headers.get("Retry-After"))
+                _raise_for(resp.status, data, resp.headers.get("Retry-After"), model)
                 if hint is not None and (ms := resp.headers.get("openai-poll-after-ms")):
                     with contextlib.suppress(ValueError):
                         hint.append(int(ms) / 1000)
@@ -233,14 +241,29 @@ def _parse(text: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"data": data}
 
 
-def _raise_for(status: int, data: dict[str, Any], retry_after: str | None) -> None:
-    """Map an HTTP status, or an error `code` in a 200 body, to a typed error."""
+def _error_code(data: dict[str, Any]) -> str | None:
+    """`{"code": "model_not_found"}` or OpenAI's `{"error": {"code": ...}}`."""
+    error = data.get("error")
+    for code in (data.get("code"), error.get("code") if isinstance(error, dict) else error):
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def _raise_for(status: int, data: dict[str, Any], retry_after: str | None,
+               model: str | None = None) -> None:
+    """Map an HTTP status, or an error `code` in a 200 body, to a typed error. `model`: the
+    catalogue model of a submit, where 404 or `model_not_found` means no task was made."""
     code = data.get("code")
     if status == 200 and isinstance(code, int) and code not in (0, 200):
         status = code
+    if model is not None and (status == 404 or _error_code(data) == "model_not_found"):
+        raise ModelUnavailable(model)
     if status < 400:
         return
-    message = str(data.get("message") or data.get("error") or "")[:200]
+    error = data.get("error")
+    message = str(data.get("message") or (error.get("message") if isinstance(error, dict) else error)
+                  or "")[:200]
     if status == 400:
         raise UpstreamRejected(f"The video service refused the request: {message or 'invalid parameters'}.")
     if status == 401:

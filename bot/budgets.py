@@ -175,6 +175,23 @@ class Budgets:
             raise DuplicateRequest()
         return status
 
+    def move(self, job_id: str, old_cost: int, new_cost: int, now: dt.datetime,
+             **job_fields: Any) -> BudgetStatus:
+        """Re-quote a reserved job at `new_cost` (its model moved to a fallback), in one atomic
+        store step. A drop always fits; a rise must fit every cap, else QuotaExceeded and
+        nothing changes."""
+        w = windows(now)
+        outcome, spend, rows = self.store.move_reservation(
+            job_id, new_cost, w.day_start, w.month_start,
+            lambda spend, rows: new_cost <= old_cost or Usage.of(self.defaults, spend, rows).fits(new_cost),
+            **job_fields)
+        status = BudgetStatus(Usage.of(self.defaults, spend, rows), now)
+        if outcome == "refused":
+            raise QuotaExceeded(refusal(status, new_cost))
+        if outcome == "settled":
+            raise KeyError(job_id)  # no open reservation: the engine's own bookkeeping is off
+        return status
+
     def ensure_room(self, team: str, user: str, cost: int) -> None:
         """Raise QuotaExceeded early, before costly work; `reserve()` checks again atomically."""
         status = self.status(team, user)

@@ -11,19 +11,20 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
 from bot.errors import (
-    DeliveryFailed, GenerationFailed, InvalidRequest, JobTimeout, OutcomeUnknown, SoraError,
+    DeliveryFailed, GenerationFailed, InvalidRequest, JobTimeout, ModelUnavailable,
+    OutcomeUnknown, QuotaExceeded, SoraError,
 )
 from bot.events import JobEvents
 from bot.leases import Leases
 from bot.logs import Scrubber
 from bot.models import Job, Progress, Requester, Stage, VideoRequest, usd
+from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
 from bot.status import REF
@@ -43,11 +44,11 @@ class Accepted:
 
 
 class JobEngine:
-    def __init__(self, settings: Settings, store: Store, client: ApiMasterClient,
+    def __init__(self, settings: Settings, store: Store, clients: ProviderClients,
                  budgets: Budgets) -> None:
         self.settings = settings
         self.store = store
-        self.client = client
+        self.clients = clients
         self.budgets = budgets
         self.slots = Slots(settings.max_concurrent_jobs, settings.max_jobs_per_user)
         self.leases = Leases(store, settings.lease_seconds)
@@ -77,7 +78,7 @@ class JobEngine:
         now = dt.datetime.now(dt.UTC)
         job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
                   cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
-                  source=source)
+                  source=source, requested_model=valid.model)
         row = {**job.to_row(), **self.leases.claim(), "request_key": request_key}
         status = self.budgets.reserve(row, now)
         left = status.left_today
@@ -198,7 +199,7 @@ class JobEngine:
                 self._update(job, status="submitting")  # before the POST: never sent twice
                 deadline = time.time() + self.settings.job_timeout
                 try:
-                    job.task_id = await self.client.submit(job.request, deadline)
+                    job.task_id = await self._submit(job, deadline)
                 except SoraError as exc:
                     if exc.task_may_exist:
                         raise OutcomeUnknown(usd(job.cost_micros)) from exc
@@ -211,8 +212,46 @@ class JobEngine:
             assert job.task_id is not None
             path = self.settings.media_dir / f"{job.id}.mp4"
             # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
-            await self.client.download(job.task_id, url, path)
+            await self.clients.for_model(job.request.model).download(job.task_id, url, path)
             self._update(job, status="downloaded", video_path=str(path), progress=100)
+
+    async def _submit(self, job: Job, deadline: float) -> str:
+        """Submit to the model's provider. Only a definite "model not found" (no task made)
+        moves the job to the model's fallback and submits again: never twice for one task."""
+        tried: list[str] = []
+        while True:
+            try:
+                return await self.clients.for_model(job.request.model).submit(job.request, deadline)
+            except ModelUnavailable:
+                tried.append(job.request.model)
+                self._move_to_fallback(job, tried)
+
+    def _move_to_fallback(self, job: Job, tried: list[str]) -> None:
+        """Re-quote the job at its fallback's price and move the reservation in one store
+        step; raise (the job then fails, releasing everything) when it cannot move."""
+        gone = job.request.model
+        fallback = self.settings.catalogue.model(gone).fallback
+        admin = (f"An admin can set a `fallback` for {gone} in SORA_MODELS_FILE "
+                 "(see `sora-bot models`), or choose another model. Nothing was charged.")
+        if fallback is None or fallback in tried:
+            raise ModelUnavailable(gone, f"{gone} is not available at the video service "
+                                   f"(model not found). {admin}")
+        try:
+            moved = validate(replace(job.request, model=fallback), self.settings)
+        except InvalidRequest as exc:
+            raise ModelUnavailable(gone, f"{gone} is not available at the video service and its "
+                                   f"fallback {fallback} cannot make this request: "
+                                   f"{exc.user_message} {admin}") from None
+        cost = cost_micros(moved, self.settings)
+        try:
+            self.budgets.move(job.id, job.cost_micros, cost, dt.datetime.now(dt.UTC), model=moved.model)
+        except QuotaExceeded as exc:
+            raise QuotaExceeded(f"{gone} is not available at the video service, and its fallback "
+                                f"{fallback} costs more ({usd(cost)}): {exc.user_message} "
+                                "Nothing was charged.") from None
+        log.warning("Model %s is gone upstream: job %s moves to %s at %s", gone, job.id,
+                    moved.model, usd(cost))
+        job.request, job.cost_micros = moved, cost
 
     async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
         """Poll until the task ends. A resumed job is polled once even past its deadline: it
@@ -228,7 +267,8 @@ class JobEngine:
                 await asyncio.sleep(delay)
             delay = self.settings.poll_interval
             try:
-                state = await self.client.status(job.task_id, max(deadline, time.time() + 1))
+                client = self.clients.for_model(job.request.model)
+                state = await client.status(job.task_id, max(deadline, time.time() + 1))
             except SoraError as exc:
                 if not exc.retryable:
                     raise

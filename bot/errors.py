@@ -90,6 +90,17 @@ class UpstreamRejected(SoraError):
     user_message = "The video service refused the request."
 
 
+class ModelUnavailable(UpstreamRejected):
+    """The provider does not know the model (HTTP 404 or `model_not_found` at submit): no task
+    was made, so the job may move to the model's fallback."""
+
+    def __init__(self, model: str, user_message: str | None = None) -> None:
+        self.model = model
+        super().__init__(user_message or (
+            f"The video service no longer offers {model}. An admin can set a fallback for it "
+            "(`fallback` in SORA_MODELS_FILE) or choose another model."))
+
+
 class JobTimeout(SoraError):
     user_message = "The video took too long and was abandoned. Nothing was charged."
 

@@ -2,7 +2,9 @@
 stand anywhere, the other words are the prompt. Values are checked by `bot.validation`."""
 from __future__ import annotations
 
+from bot import catalogue as catalogue_
 from bot import validation
+from bot.catalogue import Catalogue
 from bot.errors import InvalidRequest
 from bot.models import VideoRequest
 
@@ -23,12 +25,13 @@ class FlagError(InvalidRequest):
     """The request text cannot be understood; the message says how to fix it."""
 
 
-def options_help() -> str:
-    """One line naming every option and its values."""
-    return (f"Options: --model {'|'.join(validation.MODELS)}, "
-            f"--duration {'|'.join(map(str, validation.DURATIONS))}, "
-            f"--resolution {'|'.join(validation.ALL_RESOLUTIONS)}, "
-            f"--aspect {'|'.join(validation.ASPECT_NAMES)}, "
+def options_help(catalogue: Catalogue = catalogue_.BUILTIN) -> str:
+    """One line naming every option and its values, from the catalogue (each model offers
+    its own subset: `sora-bot models` lists them)."""
+    return (f"Options: --model {'|'.join(catalogue.models())}, "
+            f"--duration {'|'.join(map(str, catalogue.durations()))}, "
+            f"--resolution {'|'.join(catalogue.resolutions())}, "
+            f"--aspect {'|'.join(catalogue.aspects())}, "
             f"and the shorthands {', '.join('--' + s for s in SHORTHANDS)}.")
 
 
@@ -40,8 +43,9 @@ def flag_name(word: str) -> str | None:
     return None
 
 
-def parse_request(text: str) -> VideoRequest:
-    """A video request from free text: `a red fox --pro --duration 8 --portrait`."""
+def parse_request(text: str, catalogue: Catalogue = catalogue_.BUILTIN) -> VideoRequest:
+    """A video request from free text: `a red fox --pro --duration 8 --portrait`. Options
+    not given take the chosen model's defaults from the catalogue."""
     chosen: dict[str, str] = {}
     prompt: list[str] = []
     words = text.split()
@@ -57,7 +61,7 @@ def parse_request(text: str) -> VideoRequest:
         name = name.lower()
         if name in SHORTHANDS:
             if eq:
-                raise FlagError(f"--{name} takes no value. {options_help()}")
+                raise FlagError(f"--{name} takes no value. {options_help(catalogue)}")
             key, value = SHORTHANDS[name]
         elif name in VALUE_FLAGS:
             key = name
@@ -76,16 +80,18 @@ def parse_request(text: str) -> VideoRequest:
                 f"Conflicting options: {key} is both {chosen[key]} and {value}. Keep one of them."
             )
         chosen[key] = value
-    duration = validation.DEFAULT_DURATION
+    model = chosen.get("model", validation.DEFAULT_MODEL)
+    spec = catalogue.specs.get(catalogue.resolve(model) or "") or catalogue.model(validation.DEFAULT_MODEL)
+    duration, resolution, aspect = spec.defaults()  # an unknown model fails in validate()
     if "duration" in chosen:
         raw = chosen["duration"].removesuffix("s")
         if not raw.isdigit():
-            raise FlagError(f"--duration takes whole seconds: {validation.durations_text()}.")
+            raise FlagError(f"--duration takes whole seconds: {spec.durations_text()}.")
         duration = int(raw)
     return VideoRequest(
         prompt=" ".join(prompt),
-        model=chosen.get("model", validation.DEFAULT_MODEL),
+        model=model,
         duration=duration,
-        resolution=chosen.get("resolution", validation.DEFAULT_RESOLUTION),
-        aspect=chosen.get("aspect", validation.DEFAULT_ASPECT),
+        resolution=chosen.get("resolution", resolution),
+        aspect=chosen.get("aspect", aspect),
     )

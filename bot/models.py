@@ -5,6 +5,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+#: A model name of the catalogue (bot/catalogue.py): built-in sora-2 and sora-2-pro, plus
+#: whatever SORA_MODELS_FILE adds.
+Model = str
 JobStatus = Literal[
     "reserved",    # budget reserved, nothing sent yet
     "waiting",     # in our queue behind the concurrency limits
@@ -59,6 +62,16 @@ class Job:
     deadline: float | None = None
     #: The chat message a reaction job animates: one live job per member and source.
     source: str | None = None
+    #: The model the member asked for; `request.model` differs when it moved to a fallback.
+    requested_model: str | None = None
+
+    @property
+    def moved_from(self) -> str | None:
+        """The model asked for, when the job moved to its fallback (that model was gone
+        upstream); None otherwise. Front ends name both in the posted result."""
+        if self.requested_model and self.requested_model != self.request.model:
+            return self.requested_model
+        return None
 
     def to_row(self) -> dict[str, Any]:
         r, q = self.requester, self.request
@@ -69,6 +82,7 @@ class Job:
             "cost_micros": self.cost_micros, "status": self.status, "task_id": self.task_id,
             "progress": self.progress, "error": self.error, "video_path": self.video_path,
             "origin": self.origin, "deadline": self.deadline, "source": self.source,
+            "requested_model": self.requested_model or q.model,
             "created_at": iso(self.created_at), "updated_at": iso(self.created_at),
         }
 
@@ -84,6 +98,7 @@ class Job:
             created_at=dt.datetime.fromisoformat(row["created_at"]), task_id=row["task_id"],
             progress=row["progress"], error=row["error"], video_path=row["video_path"],
             origin=row["origin"], deadline=row["deadline"], source=row.get("source"),
+            requested_model=row.get("requested_model") or row["model"],
         )
 
 

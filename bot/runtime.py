@@ -12,6 +12,7 @@ from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
 from bot.chat import ChatJobs
 from bot.engine import JobEngine
+from bot.providers import ProviderClients
 from bot.settings import Settings
 from storage.store import Store
 
@@ -23,24 +24,25 @@ class Runtime:
     settings: Settings
     store: Store
     session: aiohttp.ClientSession
-    client: ApiMasterClient
+    client: ApiMasterClient  # the built-in APIMaster provider's; `clients` has every provider's
     budgets: Budgets
     engine: JobEngine
+    clients: ProviderClients
     chat: ChatJobs
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """One store, one HTTP session, one engine, for the video service `settings` name."""
+    """One store, one HTTP session, one client per provider of the catalogue, one engine."""
     async with contextlib.AsyncExitStack() as stack:
         store = Store(settings.db_path)
         stack.callback(store.close)
         connector = aiohttp.TCPConnector(limit=max(100, settings.max_concurrent_jobs))
         session = await stack.enter_async_context(aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=settings.http_timeout)))
-        client = ApiMasterClient(session, settings)
+        clients = ProviderClients(session, settings)
         budgets = Budgets(settings, store)
-        engine = JobEngine(settings, store, client, budgets)
+        engine = JobEngine(settings, store, clients, budgets)
         stack.push_async_callback(engine.aclose)
-        yield Runtime(settings, store, session, client, budgets, engine,
+        yield Runtime(settings, store, session, clients.default, budgets, engine, clients,
                       ChatJobs(settings, engine, budgets))

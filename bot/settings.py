@@ -7,18 +7,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from bot import catalogue as catalogue_
+from bot.catalogue import Catalogue
 from bot.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://apimaster.ai/v1"
 N = TypeVar("N", int, float)
 
-# Dollars per second of video, by (model, resolution). The one place prices live;
-# SORA_PRICES overrides entries ("sora-2-pro:1080p=0.60,sora-2:720p=0.10").
+# Dollars per second of the built-in models, by (model, resolution). Prices live in the
+# catalogue (bot/catalogue.py); SORA_PRICES overrides entries ("sora-2-pro:1080p=0.60").
 DEFAULT_PRICES: dict[tuple[str, str], float] = {
-    ("sora-2", "720p"): 0.08,
-    ("sora-2-pro", "720p"): 0.24,
-    ("sora-2-pro", "1024p"): 0.40,
-    ("sora-2-pro", "1080p"): 0.56,
+    k: v for k, v in catalogue_.BUILTIN.price_table().items() if k[0] in catalogue_.BUILTIN.specs
 }
 
 
@@ -27,7 +26,8 @@ class Settings:
     # APIMaster
     api_key: str = field(default="", repr=False)
     base_url: str = DEFAULT_BASE_URL
-    prices: Mapping[tuple[str, str], float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # Models and providers: built in, plus SORA_MODELS_FILE, with SORA_PRICES applied.
+    catalogue: Catalogue = field(default_factory=lambda: catalogue_.BUILTIN, repr=False)
     # Storage
     db_path: Path = Path("data/sora.db")
     media_dir: Path = Path("data/videos")
@@ -78,6 +78,11 @@ class Settings:
     log_level: str = "INFO"
 
     @property
+    def prices(self) -> Mapping[tuple[str, str], float]:
+        """{(model, resolution): dollars per second}, from the catalogue."""
+        return self.catalogue.price_table()
+
+    @property
     def uses_stand_in(self) -> bool:
         """No key: run against the local APIMaster stand-in (test clips, nothing charged)."""
         return not self.api_key
@@ -86,7 +91,8 @@ class Settings:
         """Every credential the bot holds: scrubbed from anything a person, a log or the
         database could see, even when an upstream service quotes one back."""
         return [s for s in (self.api_key, self.discord_token, self.slack_bot_token,
-                            self.slack_app_token, self.slack_signing_secret) if s]
+                            self.slack_app_token, self.slack_signing_secret,
+                            *self.catalogue.secrets()) if s]
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -103,10 +109,12 @@ class Settings:
         slack_api_url = r.text("SLACK_API_URL")
         if slack_api_url and not slack_api_url.endswith("/"):
             slack_api_url += "/"
-        return cls(
+        settings = cls(
             api_key=api_key,
             base_url=(r.text("APIMASTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
-            prices=_prices(r.text("SORA_PRICES")),
+            # Provider keys are required only with a real key: the stand-in needs none.
+            catalogue=catalogue_.load(r.text("SORA_MODELS_FILE"), env, _prices(r.text("SORA_PRICES")),
+                                      require_keys=bool(api_key)),
             db_path=Path(r.text("SORA_DB") or d.db_path),
             media_dir=Path(r.text("SORA_MEDIA_DIR") or d.media_dir),
             poll_first_delay=r.seconds("SORA_POLL_FIRST_DELAY", d.poll_first_delay),
@@ -148,6 +156,10 @@ class Settings:
             port=r.whole("PORT", d.port),
             log_level=(r.text("LOG_LEVEL") or d.log_level).upper(),
         )
+        if settings.catalogue.resolve(settings.reaction_model) is None:
+            raise ConfigError(f"SORA_REACTION_MODEL {settings.reaction_model!r} is not a model: use "
+                              f"{catalogue_.or_list(settings.catalogue.models())}.")
+        return settings
 
 
 class _Reader:
@@ -202,7 +214,7 @@ def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -
 
 
 def _prices(raw: str | None) -> dict[tuple[str, str], float]:
-    prices = dict(DEFAULT_PRICES)
+    prices: dict[tuple[str, str], float] = {}
     if not raw:
         return prices
     for item in raw.split(","):

@@ -1,32 +1,47 @@
-"""Validation and pricing: every field is checked before any request leaves."""
+"""Validation and pricing: every field is checked, against the model's entry in the catalogue
+(`settings.catalogue`), before any request leaves."""
 from __future__ import annotations
 
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from bot import catalogue as catalogue_
+from bot.catalogue import ASPECT_WORDS, Catalogue, ModelSpec, or_list
 from bot.errors import InvalidRequest
 from bot.models import VideoRequest, to_micros
 from bot.settings import Settings
 
-# The option vocabulary: every front end takes its choices from here.
-MODELS = ("sora-2", "sora-2-pro")
-MODEL_ALIASES = {"sora": "sora-2"}
-DURATIONS = (4, 8, 12, 16, 20)
-RESOLUTIONS = {"sora-2": ("720p",), "sora-2-pro": ("720p", "1024p", "1080p")}
-ALL_RESOLUTIONS = ("720p", "1024p", "1080p")
-ASPECT_NAMES = {"16:9": "landscape", "9:16": "portrait"}
-ASPECTS = {**{a: a for a in ASPECT_NAMES}, **{name: a for a, name in ASPECT_NAMES.items()}}
-DEFAULT_MODEL, DEFAULT_DURATION, DEFAULT_RESOLUTION, DEFAULT_ASPECT = "sora-2", 4, "720p", "16:9"
+# The built-in vocabulary, kept for front ends written before the catalogue. New code reads
+# `settings.catalogue` (see bot/catalogue.py), which also holds the models of SORA_MODELS_FILE.
+_BUILTIN = catalogue_.BUILTIN
+MODELS = _BUILTIN.models()
+MODEL_ALIASES = dict(_BUILTIN.aliases)
+DURATIONS = _BUILTIN.durations()
+RESOLUTIONS = {name: spec.resolutions for name, spec in _BUILTIN.specs.items()}
+ALL_RESOLUTIONS = _BUILTIN.resolutions()
+ASPECT_NAMES = {a: ASPECT_WORDS[a] for a in _BUILTIN.aspects()}
+DEFAULT_MODEL = "sora-2"
+DEFAULT_DURATION = catalogue_.DEFAULT_DURATION
+DEFAULT_RESOLUTION = catalogue_.DEFAULT_RESOLUTION
+DEFAULT_ASPECT = catalogue_.DEFAULT_ASPECT
 
 
-def durations_text() -> str:
-    """ "4, 8, 12, 16 or 20" """
-    *rest, last = map(str, DURATIONS)
-    return f"{', '.join(rest)} or {last}" if rest else last
+def durations_text(model: str = DEFAULT_MODEL, catalogue: Catalogue = _BUILTIN) -> str:
+    """ "4, 8, 12, 16 or 20": the durations `model` offers."""
+    return catalogue.model(model).durations_text()
+
+
+def aspect_of(text: str, catalogue: Catalogue) -> str | None:
+    """ "portrait" -> "9:16"; a ratio the catalogue knows -> itself; else None."""
+    text = text.strip().lower()
+    words = {word: ratio for ratio, word in ASPECT_WORDS.items()}
+    ratio = words.get(text, text)
+    return ratio if ratio in catalogue.aspects() else None
 
 
 def validate(request: VideoRequest, settings: Settings) -> VideoRequest:
     """Return the request normalised, or raise InvalidRequest naming what to fix."""
+    catalogue = settings.catalogue
     prompt = " ".join(request.prompt.split())
     if not prompt:
         raise InvalidRequest("Please describe the video: the prompt is empty.")
@@ -34,35 +49,26 @@ def validate(request: VideoRequest, settings: Settings) -> VideoRequest:
         raise InvalidRequest(
             f"The prompt is {len(prompt):,} characters; the limit is {settings.max_prompt_chars:,}."
         )
-    model = MODEL_ALIASES.get(request.model.strip().lower(), request.model.strip().lower())
-    if model not in MODELS:
-        raise InvalidRequest(f"Unknown model {request.model!r}: use sora-2 or sora-2-pro.")
-    duration = request.duration
-    if isinstance(duration, str):
-        duration = duration.strip().rstrip("s")
-    try:
-        duration = int(duration)
-    except (TypeError, ValueError):
-        duration = -1
-    if duration not in DURATIONS:
-        raise InvalidRequest(f"Duration must be {durations_text()} seconds.")
-    resolution = request.resolution.strip().lower()
-    if resolution not in RESOLUTIONS["sora-2-pro"]:
-        raise InvalidRequest("Resolution must be 720p, 1024p or 1080p.")
-    if resolution not in RESOLUTIONS[model]:
-        raise InvalidRequest(f"{resolution} needs sora-2-pro; sora-2 makes 720p only.")
+    model = catalogue.resolve(request.model)
+    if model is None:
+        raise InvalidRequest(f"Unknown model {request.model!r}: use {or_list(catalogue.models())}.")
+    spec = catalogue.specs[model]
+    duration = _duration(request.duration, spec)
+    resolution = _resolution(request.resolution, spec, catalogue)
     aspect = request.aspect
     if aspect is not None:
-        aspect = ASPECTS.get(aspect.strip().lower())
-        if aspect is None:
-            raise InvalidRequest("Aspect must be 16:9 (landscape) or 9:16 (portrait).")
+        aspect = _aspect(aspect, spec, catalogue)
     image_url = request.image_url.strip() if request.image_url else None
     if image_url:
         parts = urlsplit(image_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InvalidRequest("The image must be an http(s) URL.")
+        if spec.images < 1:
+            others = catalogue.offering(images=True)
+            raise InvalidRequest(f"{model} makes videos from text only: remove the image"
+                                 + (f" or use {or_list(others)}." if others else "."))
     elif aspect is None:
-        aspect = "16:9"  # only image-to-video may leave the aspect to the image
+        aspect = spec.defaults()[2]  # only image-to-video may leave the aspect to the image
     normalised = replace(
         request, prompt=prompt, model=model, duration=duration, resolution=resolution,
         aspect=aspect, image_url=image_url or None,
@@ -71,9 +77,46 @@ def validate(request: VideoRequest, settings: Settings) -> VideoRequest:
     return normalised
 
 
+def _duration(raw: int | str, spec: ModelSpec) -> int:
+    duration: object = raw
+    if isinstance(duration, str):
+        duration = duration.strip().rstrip("s")
+    try:
+        seconds = int(duration)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        seconds = -1
+    if seconds not in spec.durations:
+        raise InvalidRequest(f"{spec.name} offers {spec.durations_text()} seconds.")
+    return seconds
+
+
+def _resolution(raw: str, spec: ModelSpec, catalogue: Catalogue) -> str:
+    resolution = raw.strip().lower()
+    if resolution not in catalogue.resolutions():
+        raise InvalidRequest(f"Resolution must be {or_list(catalogue.resolutions())}.")
+    if resolution not in spec.prices:
+        raise InvalidRequest(f"{resolution} needs {or_list(catalogue.offering(resolution=resolution))}; "
+                             f"{spec.name} makes {or_list(spec.resolutions)} only.")
+    return resolution
+
+
+def _aspect(raw: str, spec: ModelSpec, catalogue: Catalogue) -> str:
+    aspect = aspect_of(raw, catalogue)
+    if aspect is None:
+        named = [f"{a} ({ASPECT_WORDS[a]})" if a in ASPECT_WORDS else a for a in catalogue.aspects()]
+        raise InvalidRequest(f"Aspect must be {or_list(named)}.")
+    if aspect not in spec.aspects:
+        raise InvalidRequest(f"{aspect} needs {or_list(catalogue.offering(aspect=aspect))}; "
+                             f"{spec.name} makes {or_list(spec.aspects)} only.")
+    return aspect
+
+
 def cost_micros(request: VideoRequest, settings: Settings) -> int:
-    """Cost of a validated request in micro-dollars: duration x per-second rate."""
-    rate = settings.prices.get((request.model, request.resolution))
+    """Cost of a validated request in micro-dollars: duration x the model's per-second rate."""
+    try:
+        rate = settings.catalogue.model(request.model).prices.get(request.resolution)
+    except KeyError:
+        rate = None
     if rate is None:
         raise InvalidRequest(f"No price is set for {request.model} at {request.resolution}.")
     return request.duration * to_micros(rate)

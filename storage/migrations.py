@@ -35,7 +35,14 @@ def m002_job_source(db: Database) -> None:
                "WHERE source IS NOT NULL AND status != 'failed'")
 
 
-def m003_job_owner(db: Database) -> None:
+def m003_requested_model(db: Database) -> None:
+    """`model` is the model that makes the video; a job moved to a fallback (its model gone
+    upstream) keeps the one the member asked for in `requested_model`."""
+    db.table("jobs").add_column("requested_model", str)
+    db.execute("UPDATE jobs SET requested_model = model")
+
+
+def m004_job_owner(db: Database) -> None:
     """One owner per job: the process working on it and until when its lease holds. A
     request key (a Slack trigger_id or event_id) starts at most one job, ever."""
     jobs = db.table("jobs")
@@ -47,7 +54,9 @@ def m003_job_owner(db: Database) -> None:
 
 
 #: In order; PRAGMA user_version counts how many have run. Append, never edit or reorder.
-MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_job_source, m003_job_owner]
+MIGRATIONS: list[Callable[[Database], None]] = [
+    m001_initial, m002_job_source, m003_requested_model, m004_job_owner,
+]
 
 
 def migrate(db: Database) -> None:

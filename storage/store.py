@@ -15,6 +15,7 @@ from storage.migrations import migrate
 
 UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded")
 Reserved = Literal["reserved", "refused", "duplicate_source", "duplicate_request"]
+Moved = Literal["moved", "refused", "settled"]
 
 
 class Spend(NamedTuple):
@@ -98,10 +99,32 @@ class Store:
             })
             return "reserved", spend, quotas
 
+    def move_reservation(self, job_id: str, amount_micros: int, day_start: str, month_start: str,
+                         allow: Allow, **job_fields: Any) -> tuple[Moved, Spend, QuotaRows]:
+        """Change an open reservation to `amount_micros` and update the job (its `cost_micros`
+        and `job_fields`), atomically across processes, when `allow` says the new amount fits.
+        The spend `allow` sees leaves this job out, as reserve() sees it before the job.
+        'settled': the reservation was no longer open; nothing changed."""
+        with self._immediate():
+            row = self.db.execute("SELECT team, user FROM ledger WHERE job_id = ? AND state = 'reserved'",
+                                  [job_id]).fetchone()
+            if row is None:
+                return "settled", Spend(0, 0, 0, 0), QuotaRows(None, None)
+            team, user = row
+            spend = self._spend(team, user, day_start, month_start, exclude=job_id)
+            quotas = self.quota_rows(team, user)
+            if not allow(spend, quotas):
+                return "refused", spend, quotas
+            self.db.execute("UPDATE ledger SET amount_micros = ? WHERE job_id = ? AND state = 'reserved'",
+                            [amount_micros, job_id])
+            self._update_job(job_id, {**job_fields, "cost_micros": amount_micros})
+            return "moved", spend, quotas
+
     def spend(self, team: str, user: str, day_start: str, month_start: str) -> tuple[Spend, QuotaRows]:
         return self._spend(team, user, day_start, month_start), self.quota_rows(team, user)
 
-    def _spend(self, team: str, user: str, day_start: str, month_start: str) -> Spend:
+    def _spend(self, team: str, user: str, day_start: str, month_start: str,
+               exclude: str = "") -> Spend:
         sql = """
             SELECT
               COALESCE(SUM(CASE WHEN user = :user AND created_at >= :day THEN amount_micros END), 0),
@@ -110,9 +133,10 @@ class Store:
               COALESCE(SUM(amount_micros), 0)
             FROM ledger
             WHERE team = :team AND state != 'released' AND created_at >= :month
+              AND job_id != :exclude
         """
         row = self.db.execute(sql, {
-            "team": team, "user": user, "day": day_start, "month": month_start,
+            "team": team, "user": user, "day": day_start, "month": month_start, "exclude": exclude,
         }).fetchone()
         return Spend(*row)
 

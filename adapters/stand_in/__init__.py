@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from adapters.stand_in.app import (
-    StandInState, make_app, padded_sample, running, sample_mp4, serve_forever,
+    StandInState, key_fingerprint, make_app, padded_sample, running, sample_mp4, serve_forever,
 )
 from bot.runtime import Runtime
 from bot.runtime import open_runtime as open_core_runtime
@@ -21,7 +21,7 @@ NOTICE = (
     "(test clips, no real money is spent)."
 )
 
-__all__ = ["NOTICE", "StandInState", "make_app", "open_runtime", "padded_sample", "running",
+__all__ = ["NOTICE", "StandInState", "key_fingerprint", "make_app", "open_runtime", "padded_sample", "running",
            "sample_mp4", "serve_forever"]
 
 
@@ -31,7 +31,9 @@ async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIt
     this process and the client points at it."""
     async with contextlib.AsyncExitStack() as stack:
         if settings.uses_stand_in and calls_api:
-            base_url = await stack.enter_async_context(running())
-            settings = settings.with_(base_url=base_url)
+            # Every provider of the catalogue points at the stand-in, which serves every
+            # catalogue model by its rules: any model can be tried with no account.
+            base_url = await stack.enter_async_context(running(StandInState(catalogue=settings.catalogue)))
+            settings = settings.with_(base_url=base_url, catalogue=settings.catalogue.pointed_at(base_url))
             log.debug(NOTICE)
         yield await stack.enter_async_context(open_core_runtime(settings))

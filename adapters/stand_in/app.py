@@ -4,11 +4,16 @@ It serves the tests, the benchmark and newcomers with no account: it speaks both
 forms (APIMaster's `/v1/videos/generations` and OpenAI's `/v1/videos`), moves each task
 through queued -> in_progress -> completed, serves a real small MP4, and can be told to fail
 in each documented way, in process (`StandInState.fail`) or over HTTP (`POST /_control`).
+It serves every model of its catalogue by the catalogue's rules (400 for a duration, a
+resolution or an aspect the model does not offer), and answers 404 `model_not_found` for a
+model it does not know or was told is gone (`gone`), as resellers do for Sora 2 since
+2026-09-24.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import logging
 import random
@@ -20,6 +25,9 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+
+from bot import catalogue as catalogue_
+from bot.catalogue import OPENAI_SIZES, Catalogue, ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,8 @@ class StandInState:
     upper_case: bool = False            # answer QUEUED / IN_PROGRESS / COMPLETED
     download_base: str | None = None    # where completed `url`s point (default: here)
     omit_url: bool = False              # completed tasks carry no `url`
+    catalogue: Catalogue = catalogue_.BUILTIN   # the models served, by their rules
+    gone: list[str] = field(default_factory=list)   # upstream model ids answered 404 model_not_found
     tasks: dict[str, Task] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     record: bool = True
@@ -113,6 +123,7 @@ def make_app(state: StandInState | None = None) -> web.Application:
     app.router.add_get("/download/{task_id}.mp4", _content)
     app.router.add_post("/_control", _control)
     app.router.add_get("/_tasks", _tasks)
+    app.router.add_get("/_requests", _requests)
     return app
 
 
@@ -126,7 +137,7 @@ async def _record_and_auth(request: web.Request, handler: Any) -> web.StreamResp
         else:
             with contextlib.suppress(ValueError):
                 body = await request.json()
-    if state.record and request.path != "/_control":
+    if state.record and not request.path.startswith("/_"):  # not the test switches
         state.requests.append(Recorded(request.method, request.path,
                                        request.headers.get("Authorization"), body))
     if state.api_key and request.path.startswith("/v1"):
@@ -164,20 +175,20 @@ def _injected(request: web.Request, endpoint: str) -> web.Response | str | None:
 
 
 async def _submit_apimaster(request: web.Request) -> web.StreamResponse:
-    task = _accept(request)
+    task = _accept(request, "apimaster")
     if isinstance(task, web.Response):
         return task
     return web.json_response({"code": 200, "data": [{"status": "submitted", "task_id": task.id}]})
 
 
 async def _submit_openai(request: web.Request) -> web.StreamResponse:
-    task = _accept(request)
+    task = _accept(request, "openai")
     if isinstance(task, web.Response):
         return task
     return web.json_response(_video_object(request, task))
 
 
-def _accept(request: web.Request) -> Task | web.Response:
+def _accept(request: web.Request, dialect: str) -> Task | web.Response:
     """Create the task a submit asks for, or the error response it was told to give."""
     injected = _injected(request, "submit")
     if isinstance(injected, web.Response):
@@ -185,10 +196,50 @@ def _accept(request: web.Request) -> Task | web.Response:
     body = request[BODY] or {}
     if not body.get("prompt"):
         return _error(400, "prompt is required")
+    refused = _check_model(request.app[STATE], body, dialect)
+    if refused is not None:
+        return refused
     task = _new_task(request.app[STATE], body, injected == "generation")
     if injected == "drop":  # the task exists, but its answer is lost
         _drop(request)
     return task
+
+
+def _check_model(state: StandInState, body: dict[str, Any], dialect: str) -> web.Response | None:
+    """The catalogue's rules for the model named in the body; None when the body is fine."""
+    model = str(body.get("model") or "sora-2")
+    specs = [s for s in state.catalogue.specs.values() if s.model_id == model]
+    if model in state.gone or not specs:
+        return web.json_response({"error": {"code": "model_not_found", "type": "invalid_request_error",
+                                            "message": f"The model `{model}` does not exist."}},
+                                 status=404)
+    # Several catalogue entries may name one upstream model: the body may fit any of them.
+    problems = [_problem(spec, body, dialect) for spec in specs]
+    if all(problems):
+        return _error(400, problems[0] or "")
+    return None
+
+
+def _problem(spec: ModelSpec, body: dict[str, Any], dialect: str) -> str | None:
+    """What is wrong with the fields the body gives (a field left out takes the default)."""
+    if dialect == "openai":
+        seconds = str(body.get("seconds") or spec.defaults()[0])
+        if not seconds.isdigit() or int(seconds) not in spec.durations:
+            return f"seconds must be one of {list(map(str, spec.durations))}"
+        sizes = {OPENAI_SIZES.get((r, a)) for r in spec.resolutions for a in spec.aspects}
+        if "size" in body and str(body["size"]) not in sizes:
+            return f"size must be one of {sorted(s for s in sizes if s)}"
+        return None
+    if "duration" in body and body["duration"] not in spec.durations:
+        return f"duration must be one of {list(spec.durations)}"
+    values = [spec.resolution_value(r) for r in spec.resolutions]
+    if spec.resolution_field in body and body[spec.resolution_field] not in values:
+        return f"{spec.resolution_field} must be one of {values}"
+    if "aspect_ratio" in body and body["aspect_ratio"] not in spec.aspects:
+        return f"aspect_ratio must be one of {list(spec.aspects)}"
+    if len(body.get("image_urls") or []) > spec.images:
+        return f"{spec.model_id} accepts {spec.images} image(s)"
+    return None
 
 
 def _new_task(state: StandInState, body: dict[str, Any], fail_generation: bool) -> Task:
@@ -270,13 +321,29 @@ async def _control(request: web.Request) -> web.Response:
         state.fail(*body.pop("fail"))
     for key, value in body.items():
         if key not in ("api_key", "job_seconds", "job_jitter", "video_bytes", "retry_after",
-                       "poll_after_ms", "upper_case", "download_base", "omit_url", "record"):
+                       "poll_after_ms", "upper_case", "download_base", "omit_url", "record",
+                       "gone"):
             return _error(400, f"unknown setting {key}")
         setattr(state, key, value)
     downloads = sum(1 for r in state.requests if r.method == "GET"
                     and r.path.endswith(("/content", ".mp4")))
     return web.json_response({"ok": True, "tasks": len(state.tasks),
                               "requests": len(state.requests), "downloads": downloads})
+
+
+async def _requests(request: web.Request) -> web.Response:
+    """Read-only, for tests in another process: what was received. The Authorization header
+    is given as a fingerprint (`key_fingerprint`), never as the key itself."""
+    return web.json_response([{"method": r.method, "path": r.path, "body": r.body,
+                               "key": key_fingerprint(r.authorization)}
+                              for r in request.app[STATE].requests])
+
+
+def key_fingerprint(authorization: str | None) -> str | None:
+    """A short hash of an Authorization header, to compare without showing it."""
+    if not authorization:
+        return None
+    return hashlib.sha256(authorization.encode()).hexdigest()[:16]
 
 
 async def _tasks(request: web.Request) -> web.Response:

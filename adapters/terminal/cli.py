@@ -1,5 +1,5 @@
-"""The `sora-bot` commands that need no chat platform: generate, usage, quota, jobs, resume,
-fake-api. `adapters.main` adds `run` and is the console script's entry point."""
+"""The `sora-bot` commands that need no chat platform: generate, models, usage, quota, jobs,
+resume, fake-api. `adapters.main` adds `run` and is the console script's entry point."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters import stand_in
+from bot import catalogue as catalogue_
 from bot.budgets import KEEP
+from bot.catalogue import Catalogue, ModelSpec, aspect_name, or_list
 from bot.errors import InvalidRequest, SoraError
 from bot.models import Job, Progress, Requester, VideoRequest, usd
 from bot.runtime import Runtime
@@ -29,30 +31,56 @@ def default_user() -> str:
         return "local"
 
 
-def add_request_options(parser: argparse.ArgumentParser) -> None:
-    """The options of a video request, shared by `generate` and the console adapter."""
+def add_request_options(parser: argparse.ArgumentParser,
+                        catalogue: Catalogue = catalogue_.BUILTIN) -> None:
+    """The options of a video request, shared by `generate` and the console adapter; the
+    choices come from the catalogue (`sora-bot models` shows what each model offers)."""
     parser.add_argument("prompt", nargs="+", help="what the video shows")
-    parser.add_argument("--model", default="sora-2", help="sora-2 (default) or sora-2-pro")
-    parser.add_argument("--duration", default="4", help="seconds: 4, 8, 12, 16 or 20")
-    parser.add_argument("--resolution", default="720p", help="720p; sora-2-pro also 1024p, 1080p")
-    parser.add_argument("--aspect", default=None, help="16:9 / landscape (default) or 9:16 / portrait")
+    parser.add_argument("--model", default="sora-2",
+                        help=f"{or_list(catalogue.models())} (default sora-2; see `sora-bot models`)")
+    parser.add_argument("--duration", default=None,
+                        help=f"seconds, as the model offers: {_per_model(catalogue, 'durations')} "
+                             "(default: 4, or the model's shortest)")
+    parser.add_argument("--resolution", default=None,
+                        help=f"{_per_model(catalogue, 'resolutions')} (default: 720p or the model's first)")
+    parser.add_argument("--aspect", default=None,
+                        help=f"{or_list(f'{a} / {aspect_name(a)}' if aspect_name(a) else a for a in catalogue.aspects())}"
+                             " (default 16:9 where the model offers it)")
     parser.add_argument("--image", default=None, help="public http(s) URL of a start image")
 
 
-def request_from(args: argparse.Namespace) -> VideoRequest:
-    return VideoRequest(prompt=" ".join(args.prompt), model=args.model, duration=args.duration,
-                        resolution=args.resolution, aspect=args.aspect, image_url=args.image)
+def _per_model(catalogue: Catalogue, what: str) -> str:
+    """ "sora-2: 720p; sora-2-pro: 720p, 1024p or 1080p" """
+    return "; ".join(f"{name}: {or_list(map(str, getattr(spec, what)))}"
+                     for name, spec in catalogue.specs.items()).replace("%", "%%")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, Any]:
-    parser = argparse.ArgumentParser(prog="sora-bot", description="Make Sora 2 videos from chat.")
+def request_from(args: argparse.Namespace,
+                 catalogue: Catalogue = catalogue_.BUILTIN) -> VideoRequest:
+    """Options not given take the chosen model's defaults (an unknown model fails later,
+    in validation, with the list of models)."""
+    try:
+        duration, resolution, _ = catalogue.model(args.model).defaults()
+    except KeyError:
+        duration, resolution = catalogue_.DEFAULT_DURATION, catalogue_.DEFAULT_RESOLUTION
+    return VideoRequest(prompt=" ".join(args.prompt), model=args.model,
+                        duration=args.duration or duration,
+                        resolution=args.resolution or resolution, aspect=args.aspect,
+                        image_url=args.image)
+
+
+def build_parser(catalogue: Catalogue = catalogue_.BUILTIN) -> tuple[argparse.ArgumentParser, Any]:
+    parser = argparse.ArgumentParser(prog="sora-bot", description="Make short videos from chat.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="make one video from the terminal")
-    add_request_options(gen)
+    add_request_options(gen, catalogue)
     gen.add_argument("--user", default=None, help="who pays (default: your login name)")
     gen.add_argument("--team", default="local", help="team to charge (default: local)")
     gen.add_argument("--out", default=None, help="where to write the MP4")
+
+    models = sub.add_parser("models", help="the video models: durations, resolutions, prices")
+    models.add_argument("--json", action="store_true", help="print a JSON list")
 
     usage = sub.add_parser("usage", help="spend and budgets per user and team")
     usage.add_argument("--user")
@@ -100,11 +128,14 @@ def _dollars(text: str) -> float:
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     """Run one core command; returns the exit code."""
     if args.command == "fake-api":
-        await stand_in.serve_forever(args.port, stand_in.StandInState(job_seconds=args.job_seconds))
+        await stand_in.serve_forever(args.port, stand_in.StandInState(
+            job_seconds=args.job_seconds, catalogue=settings.catalogue))
         return 0
+    if args.command == "models":
+        return models(settings.catalogue, args.json)
     if args.command == "generate":
         try:  # bad input fails alone, before anything starts or prints
-            validate(request_from(args), settings)
+            validate(request_from(args, settings.catalogue), settings)
         except InvalidRequest as exc:
             print(f"error: {exc.user_message}", file=sys.stderr)
             return 2
@@ -139,6 +170,9 @@ class TerminalEvents:
         print(f"{job.id}: {progress.describe()}", file=sys.stderr)
 
     async def completed(self, job: Job, video: Path) -> None:
+        if job.moved_from:
+            print(f"{job.id}: made by {job.request.model} ({job.moved_from} is not available "
+                  f"upstream), {usd(job.cost_micros)}", file=sys.stderr)
         if self.out:
             target = Path(self.out)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +193,8 @@ async def generate(rt: Runtime, args: argparse.Namespace) -> int:
     requester = Requester(PLATFORM, args.team, args.user or default_user())
     out = str(Path(args.out).resolve()) if args.out else None
     try:
-        accepted = await rt.engine.submit(request_from(args), requester, TerminalEvents(out),
+        accepted = await rt.engine.submit(request_from(args, rt.settings.catalogue), requester,
+                                          TerminalEvents(out),
                                           origin={"out": out})
     except SoraError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
@@ -249,6 +284,38 @@ def _cap(micros: int | None, none: str = "no limit") -> str:
     return none if micros is None else usd(micros)
 
 
+def models(catalogue: Catalogue, as_json: bool = False) -> int:
+    """Every model: provider, durations, resolutions with $/s, aspects, image input, fallback."""
+    if as_json:
+        print(json.dumps([{
+            "model": name, "provider": spec.provider, "upstream": spec.model_id,
+            "durations": list(spec.durations), "prices": dict(spec.prices),
+            "aspects": list(spec.aspects), "images": spec.images, "fallback": spec.fallback,
+            "aliases": [a for a, m in catalogue.aliases.items() if m == name],
+        } for name, spec in catalogue.specs.items()], indent=2))
+        return 0
+    if catalogue.source:
+        print(f"Models from the built-in catalogue and {catalogue.source}:")
+    for name, spec in catalogue.specs.items():
+        print(_model_lines(name, spec, catalogue))
+    return 0
+
+
+def _model_lines(name: str, spec: ModelSpec, catalogue: Catalogue) -> str:
+    provider = catalogue.providers[spec.provider]
+    aliases = [a for a, m in catalogue.aliases.items() if m == name]
+    upstream = f", sent as {spec.model_id}" if spec.model_id != name else ""
+    return "\n".join([
+        f"{name}" + (f" (alias {', '.join(aliases)})" if aliases else ""),
+        f"  provider:    {spec.provider} ({provider.dialect} dialect{upstream})",
+        f"  durations:   {spec.durations_text()} seconds",
+        f"  resolutions: {spec.rates_text()}",
+        f"  aspects:     {', '.join(spec.aspects)}",
+        f"  image input: {f'yes, up to {spec.images}' if spec.images else 'no (text to video only)'}",
+        f"  fallback:    {spec.fallback or 'none'}",
+    ])
+
+
 def jobs(rt: Runtime, args: argparse.Namespace) -> int:
     if args.action:
         if not args.job:
@@ -266,6 +333,7 @@ def jobs(rt: Runtime, args: argparse.Namespace) -> int:
         print(json.dumps([{
             "id": j.id, "status": j.status, "user": j.requester.user, "team": j.requester.team,
             "platform": j.requester.platform, "prompt": j.request.prompt, "model": j.request.model,
+            "requested_model": j.requested_model,
             "duration": j.request.duration, "resolution": j.request.resolution,
             "cost_usd": j.cost_micros / 1e6, "task_id": j.task_id, "error": j.error,
             "video_path": j.video_path, "created_at": j.created_at.isoformat(),

@@ -38,15 +38,18 @@ class ConsoleEvents:
         self.say(f"[{job.id}] {progress.describe()}")
 
     async def completed(self, job: Job, video: Path) -> None:
+        if job.moved_from:
+            self.say(f"[{job.id}] made by {job.request.model}: {job.moved_from} is not "
+                     f"available upstream ({usd(job.cost_micros)})")
         self.say(f"[{job.id}] done: {video}")
 
     async def failed(self, job: Job, error: SoraError) -> None:
         self.say(f"[{job.id}] failed: {error.user_message}")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(rt: Runtime) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="", add_help=False, exit_on_error=False)
-    cli.add_request_options(parser)
+    cli.add_request_options(parser, rt.settings.catalogue)
     return parser
 
 
@@ -54,7 +57,7 @@ async def serve(rt: Runtime, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
     events = ConsoleEvents(out)
     rt.engine.register(PLATFORM, lambda job: events)
     requester = Requester(PLATFORM, "local", cli.default_user())
-    parser = _parser()
+    parser = _parser(rt)
     if rt.settings.uses_stand_in:
         events.say(stand_in.NOTICE)
     resumed = await rt.engine.resume([PLATFORM])
@@ -118,7 +121,7 @@ async def _make(rt: Runtime, parser: argparse.ArgumentParser, line: str,
         events.say("Could not read that line; type help.")
         return
     try:
-        accepted = await rt.engine.submit(cli.request_from(args), requester, events)
+        accepted = await rt.engine.submit(cli.request_from(args, rt.settings.catalogue), requester, events)
     except SoraError as exc:
         events.say(exc.user_message)
         return

@@ -15,8 +15,8 @@ SETTINGS = Settings()
     (VideoRequest("   "), "the prompt is empty"),
     (VideoRequest("x" * 4001), "The prompt is 4,001 characters; the limit is 4,000."),
     (VideoRequest("x", model="sora-3"), "Unknown model 'sora-3': use sora-2 or sora-2-pro."),
-    (VideoRequest("x", duration=5), "Duration must be 4, 8, 12, 16 or 20 seconds."),
-    (VideoRequest("x", duration="ten"), "Duration must be 4, 8, 12, 16 or 20 seconds."),  # type: ignore[arg-type]
+    (VideoRequest("x", duration=5), "sora-2 offers 4, 8, 12, 16 or 20 seconds."),
+    (VideoRequest("x", duration="ten"), "sora-2 offers 4, 8, 12, 16 or 20 seconds."),  # type: ignore[arg-type]
     (VideoRequest("x", resolution="4k"), "Resolution must be 720p, 1024p or 1080p."),
     (VideoRequest("x", resolution="1080p"), "1080p needs sora-2-pro; sora-2 makes 720p only."),
     (VideoRequest("x", resolution="1024p"), "1024p needs sora-2-pro; sora-2 makes 720p only."),

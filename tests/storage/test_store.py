@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import sqlite3
 import time
 from pathlib import Path
+
+from sqlite_utils import Database
 
 from bot.budgets import Budgets
 from bot.errors import QuotaExceeded
 from bot.settings import Settings
+from storage import migrations
 from storage.store import Store, now_iso
 
 COST = 320_000  # a 4 s sora-2 video
@@ -93,3 +97,37 @@ def test_a_second_process_waits_for_the_lock_instead_of_failing(tmp_path: Path):
     holder.join(10)
     assert waited >= 0.2
     assert store.quotas()[0]["daily_micros"] == 1
+
+
+def test_a_moved_reservation_changes_amount_and_job_together_or_not_at_all(tmp_path: Path):
+    store = Store(tmp_path / "move.db")
+    budgets = Budgets(Settings(user_daily_usd=1.0), store)
+    now = dt.datetime.now(dt.UTC)
+    budgets.reserve({**_job(1, 0), "model": "sora-2"}, now)            # $0.32
+    budgets.reserve({**_job(2, 0), "model": "sora-2"}, now)            # $0.32
+    budgets.move("job_0_1", COST, 600_000, now, model="backup")        # 0.60 + 0.32 <= 1.00
+    assert store.get_job("job_0_1")["model"] == "backup"
+    assert store.get_job("job_0_1")["cost_micros"] == 600_000
+    try:
+        budgets.move("job_0_2", COST, 500_000, now, model="backup")    # 0.60 + 0.50 > 1.00
+        raise AssertionError("the rise should not fit")
+    except QuotaExceeded as refused:
+        assert "costs $0.50 but your daily budget has $0.40 left of $1.00" in refused.user_message
+    assert store.get_job("job_0_2")["model"] == "sora-2"
+    assert [t["reserved_micros"] for t in store.totals()] == [920_000]
+    budgets.move("job_0_1", 600_000, 100_000, now, model="cheap")      # a drop always fits
+    assert store.totals()[0]["reserved_micros"] == 420_000
+    store.settle("job_0_1", "released", status="failed")
+    assert store.move_reservation("job_0_1", 1, "", "", lambda *_: True)[0] == "settled"
+
+
+def test_m003_keeps_the_requested_model_of_jobs_stored_before_it(tmp_path: Path):
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(str(path), isolation_level=None))
+    for number, step in enumerate(migrations.MIGRATIONS[:2], start=1):
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
+    db["jobs"].insert({**_job(1, 0), "model": "sora-2-pro", "origin": "{}"})
+    db.close()
+    store = Store(path)
+    assert store.get_job("job_0_1")["requested_model"] == "sora-2-pro"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from adapters.stand_in import padded_sample, sample_mp4
+from adapters.stand_in import key_fingerprint, padded_sample, sample_mp4
 from tests.conftest import TEST_KEY
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
@@ -35,3 +35,26 @@ async def test_wrong_key_gets_401_and_control_switches_work(stand_in):
             assert resp.status == 200
     assert stand_in.state.video() == padded_sample(100_000) and len(stand_in.state.video()) == 100_000
     assert stand_in.state.failures["poll"] == ["500", "500"]
+
+
+async def test_catalogue_rules_and_the_gone_switch(stand_in):
+    origin = stand_in.base_url.removesuffix("/v1")
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async def submit(body: dict) -> tuple[int, dict]:
+            async with http.post(f"{stand_in.base_url}/videos/generations", json=body) as resp:
+                return resp.status, await resp.json()
+
+        status, answer = await submit({"model": "sora-2", "prompt": "x", "duration": 5})
+        assert (status, answer["message"]) == (400, "duration must be one of [4, 8, 12, 16, 20]")
+        status, answer = await submit({"model": "sora-2", "prompt": "x", "resolution": "1080p"})
+        assert status == 400 and "resolution must be one of ['720p']" in answer["message"]
+        assert (await submit({"model": "veo-3", "prompt": "x"}))[0] == 404
+        assert (await submit({"model": "sora-2", "prompt": "x", "duration": 8}))[0] == 200
+        async with http.post(f"{origin}/_control", json={"gone": ["sora-2"]}) as resp:
+            assert resp.status == 200
+        status, answer = await submit({"model": "sora-2", "prompt": "x", "duration": 8})
+        assert (status, answer["error"]["code"]) == (404, "model_not_found")
+        async with http.get(f"{origin}/_requests") as resp:
+            seen = await resp.json()
+    assert len(seen) == 5 and {r["key"] for r in seen} == {key_fingerprint(f"Bearer {TEST_KEY}")}
+    assert TEST_KEY not in str(seen)

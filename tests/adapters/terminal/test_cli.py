@@ -96,7 +96,7 @@ def test_generate_without_a_key_uses_the_stand_in(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--resolution", "1080p"], "error: 1080p needs sora-2-pro"),
-    (["--duration", "7"], "error: Duration must be 4, 8, 12, 16 or 20 seconds."),
+    (["--duration", "7"], "error: sora-2 offers 4, 8, 12, 16 or 20 seconds."),
 ])
 def test_invalid_input_exits_non_zero_with_one_line(tmp_path, args, message):
     done = sora(tmp_path, "generate", "x", *args, env=_env(tmp_path))
