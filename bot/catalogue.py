@@ -31,6 +31,7 @@ from bot.errors import ConfigError
 Dialect = Literal["apimaster", "openai"]
 DIALECTS: tuple[Dialect, ...] = ("apimaster", "openai")
 BUILTIN_PROVIDER = "apimaster"
+DEFAULT_MODEL = "sora-2"
 DEFAULT_DURATION, DEFAULT_RESOLUTION, DEFAULT_ASPECT = 4, "720p", "16:9"
 ASPECT_WORDS = {"16:9": "landscape", "9:16": "portrait", "1:1": "square"}
 #: OpenAI's `size` for each (resolution, aspect): the openai dialect can send only these.

@@ -3,8 +3,7 @@ stand anywhere, the other words are the prompt. Values are checked by `bot.valid
 from __future__ import annotations
 
 from bot import catalogue as catalogue_
-from bot import validation
-from bot.catalogue import Catalogue
+from bot.catalogue import DEFAULT_MODEL, Catalogue
 from bot.errors import InvalidRequest
 from bot.models import VideoRequest
 
@@ -73,25 +72,42 @@ def parse_request(text: str, catalogue: Catalogue = catalogue_.BUILTIN) -> Video
             if not value:
                 raise FlagError(f"--{name} needs a value, for example {_EXAMPLES[name]}.")
         else:
-            raise FlagError(f"Unknown option --{name}. {options_help()}")
+            raise FlagError(f"Unknown option --{name}. {options_help(catalogue)}")
         value = value.strip().lower()
         if key in chosen and chosen[key] != value:
             raise FlagError(
                 f"Conflicting options: {key} is both {chosen[key]} and {value}. Keep one of them."
             )
         chosen[key] = value
-    model = chosen.get("model", validation.DEFAULT_MODEL)
-    spec = catalogue.specs.get(catalogue.resolve(model) or "") or catalogue.model(validation.DEFAULT_MODEL)
-    duration, resolution, aspect = spec.defaults()  # an unknown model fails in validate()
+    duration = None
     if "duration" in chosen:
         raw = chosen["duration"].removesuffix("s")
         if not raw.isdigit():
+            spec = _spec(catalogue, chosen.get("model"))
             raise FlagError(f"--duration takes whole seconds: {spec.durations_text()}.")
         duration = int(raw)
+    return fill(catalogue, " ".join(prompt), chosen.get("model"), duration,
+                chosen.get("resolution"), chosen.get("aspect"))
+
+
+def fill(catalogue: Catalogue, prompt: str, model: str | None = None,
+         duration: int | None = None, resolution: str | None = None, aspect: str | None = None,
+         image_url: str | None = None) -> VideoRequest:
+    """A request from the options a member gave; the rest are the chosen model's defaults
+    (an image-to-video request may leave the aspect to its image). Every front end's form,
+    command or flags end here, so a catalogue model gets its own defaults everywhere."""
+    model = model or DEFAULT_MODEL
+    default_duration, default_resolution, default_aspect = _spec(catalogue, model).defaults()
     return VideoRequest(
-        prompt=" ".join(prompt),
-        model=model,
-        duration=duration,
-        resolution=chosen.get("resolution", resolution),
-        aspect=chosen.get("aspect", aspect),
+        prompt=prompt, model=model,
+        duration=default_duration if duration is None else duration,
+        resolution=resolution or default_resolution,
+        aspect=aspect or (None if image_url else default_aspect),
+        image_url=image_url,
     )
+
+
+def _spec(catalogue: Catalogue, model: str | None) -> catalogue_.ModelSpec:
+    # An unknown model gets the default's entry here and is refused by validate().
+    return (catalogue.specs.get(catalogue.resolve(model or DEFAULT_MODEL) or "")
+            or catalogue.model(DEFAULT_MODEL))

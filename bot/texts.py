@@ -53,7 +53,8 @@ def short(text: str, limit: int) -> str:
 def describe(job: Job, cost: bool = True) -> str:
     """Model, duration, resolution, aspect, source and cost, in one line."""
     q = job.request
-    parts = [q.model, f"{q.duration} s", q.resolution]
+    model = f"{q.model} (standing in for {job.moved_from})" if job.moved_from else q.model
+    parts = [model, f"{q.duration} s", q.resolution]
     if q.aspect:
         parts.append(q.aspect)
     if q.image_url:

@@ -5,31 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from bot import catalogue as catalogue_
 from bot.catalogue import ASPECT_WORDS, Catalogue, ModelSpec, or_list
 from bot.errors import InvalidRequest
 from bot.models import VideoRequest, to_micros
 from bot.settings import Settings
-
-# The built-in vocabulary, kept for front ends written before the catalogue. New code reads
-# `settings.catalogue` (see bot/catalogue.py), which also holds the models of SORA_MODELS_FILE.
-_BUILTIN = catalogue_.BUILTIN
-MODELS = _BUILTIN.models()
-MODEL_ALIASES = dict(_BUILTIN.aliases)
-DURATIONS = _BUILTIN.durations()
-RESOLUTIONS = {name: spec.resolutions for name, spec in _BUILTIN.specs.items()}
-ALL_RESOLUTIONS = _BUILTIN.resolutions()
-ASPECT_NAMES = {a: ASPECT_WORDS[a] for a in _BUILTIN.aspects()}
-DEFAULT_MODEL = "sora-2"
-DEFAULT_DURATION = catalogue_.DEFAULT_DURATION
-DEFAULT_RESOLUTION = catalogue_.DEFAULT_RESOLUTION
-DEFAULT_ASPECT = catalogue_.DEFAULT_ASPECT
-
-
-def durations_text(model: str = DEFAULT_MODEL, catalogue: Catalogue = _BUILTIN) -> str:
-    """ "4, 8, 12, 16 or 20": the durations `model` offers."""
-    return catalogue.model(model).durations_text()
-
 
 def aspect_of(text: str, catalogue: Catalogue) -> str | None:
     """ "portrait" -> "9:16"; a ratio the catalogue knows -> itself; else None."""

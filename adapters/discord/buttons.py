@@ -49,7 +49,7 @@ def result_buttons(engine: JobEngine, start: Start
     def view_for(job: Job) -> discord.ui.View:
         view = discord.ui.View(timeout=None)
         view.add_item(ResultButton(job.id, "reroll"))
-        if job.request.model != PRO:
+        if job.request.model == "sora-2" and PRO in engine.settings.catalogue.models():
             view.add_item(ResultButton(job.id, "pro"))
         return view
 

@@ -9,13 +9,18 @@ from discord.ext import commands
 
 from adapters.discord.jobs import DiscordJobs, requester
 from adapters.discord.markup import MARKUP
-from bot import validation
+from bot.catalogue import ModelSpec, aspect_name
+from bot.grammar import fill
 from bot.images import NO_IMAGE, is_image
-from bot.models import VideoRequest
 
 log = logging.getLogger(__name__)
 
 Choice = app_commands.Choice
+
+
+def _label(text: str) -> str:
+    """Discord caps a choice's name at 100 characters."""
+    return text if len(text) <= 100 else text[:99] + "…"
 
 
 def first_image(attachments: list[discord.Attachment]) -> discord.Attachment | None:
@@ -28,6 +33,7 @@ class Video(commands.Cog):
     def __init__(self, jobs: DiscordJobs) -> None:
         self.jobs = jobs
         self.chat = jobs.chat
+        self.catalogue = jobs.chat.settings.catalogue
         self.animate = app_commands.ContextMenu(name="Animate with Sora", callback=self._animate)
         self.animate.guild_only = True
 
@@ -44,49 +50,56 @@ class Video(commands.Cog):
     @app_commands.describe(
         prompt="What should happen in the video",
         model="Which model makes it (prices per second are shown)",
-        duration="Length in seconds (cost grows with it)",
-        resolution="Higher resolutions need a model that offers them",
-        aspect="Landscape or portrait",
+        duration="Length in seconds (cost grows with it); default: the model's",
+        resolution="Resolutions the model offers; default: the model's",
+        aspect="Landscape, portrait, ...; default: the model's (an image's own with an image)",
         image="Optional image to animate (image-to-video)",
     )
-    async def sora(self, interaction: discord.Interaction, prompt: str,
-                   model: str = validation.DEFAULT_MODEL, duration: int = validation.DEFAULT_DURATION,
-                   resolution: str = validation.DEFAULT_RESOLUTION, aspect: str | None = None,
-                   image: discord.Attachment | None = None) -> None:
+    async def sora(self, interaction: discord.Interaction, prompt: str, model: str | None = None,
+                   duration: int | None = None, resolution: str | None = None,
+                   aspect: str | None = None, image: discord.Attachment | None = None) -> None:
         if image is not None and not is_image(image.content_type, image.filename):
             await interaction.response.send_message(
                 "The attachment must be a PNG, JPEG or WebP image.", ephemeral=True)
             return
-        request = VideoRequest(prompt=prompt, model=model, duration=duration, resolution=resolution,
-                               aspect=aspect if aspect or image else validation.DEFAULT_ASPECT,
-                               image_url=image.url if image else None)
+        request = fill(self.catalogue, prompt, model, duration, resolution, aspect,
+                       image.url if image else None)
         await self.jobs.from_interaction(interaction, request)
+
+    # Choices come from the catalogue as the member types, so SORA_MODELS_FILE's models show
+    # up without a code change, and each option lists what the chosen model offers.
+
+    def _chosen(self, interaction: discord.Interaction) -> ModelSpec | None:
+        name = getattr(interaction.namespace, "model", None)
+        resolved = self.catalogue.resolve(name) if name else None
+        return self.catalogue.model(resolved) if resolved else None
 
     @sora.autocomplete("model")
     async def _models(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        prices = self.chat.settings.prices
-        choices = []
-        for m in validation.MODELS:
-            resolution = validation.RESOLUTIONS[m][0]
-            rate = prices.get((m, resolution))
-            label = f"{m} (${rate:.2f}/s at {resolution})" if rate is not None else m
-            if current.lower() in m:
-                choices.append(Choice(name=label, value=m))
-        return choices[:25]
+        return [Choice(name=_label(self.catalogue.model(m).summary()), value=m)
+                for m in self.catalogue.matching(current)]
 
     @sora.autocomplete("duration")
     async def _durations(self, interaction: discord.Interaction, current: str) -> list[Choice[int]]:
-        return [Choice(name=f"{d} seconds", value=d) for d in validation.DURATIONS
+        spec = self._chosen(interaction)
+        offered = spec.durations if spec else self.catalogue.durations()
+        return [Choice(name=f"{d} seconds", value=d) for d in offered
                 if str(d).startswith(current.strip())][:25]
 
     @sora.autocomplete("resolution")
     async def _resolutions(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        return [Choice(name=r, value=r) for r in validation.ALL_RESOLUTIONS if current.lower() in r]
+        spec = self._chosen(interaction)
+        if spec is None:
+            return [Choice(name=r, value=r) for r in self.catalogue.resolutions() if current.lower() in r][:25]
+        return [Choice(name=f"{r} (${p:.2f}/s)", value=r) for r, p in spec.prices.items()
+                if current.lower() in r][:25]
 
     @sora.autocomplete("aspect")
     async def _aspects(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-        return [Choice(name=f"{a} {name}", value=a) for a, name in validation.ASPECT_NAMES.items()
-                if current.lower() in f"{a} {name}"]
+        spec = self._chosen(interaction)
+        offered = spec.aspects if spec else self.catalogue.aspects()
+        labels = [(a, f"{a} {aspect_name(a) or ''}".strip()) for a in offered]
+        return [Choice(name=label, value=a) for a, label in labels if current.lower() in label][:25]
 
     @app_commands.command(name="sora-usage", description="Your spend and what is left")
     @app_commands.guild_only()

@@ -20,6 +20,7 @@ from bot.models import Requester
 HELP = """*Make a video*
 `/sora PROMPT [--model M] [--duration N] [--resolution R] [--aspect A]`
 {options}
+{models}
 Flags may stand anywhere; the rest is the prompt. `/sora` alone opens a form.
 React with :{emoji}: to a message with a PNG, JPEG or WebP image to bring it to life.
 `/sora usage`: what you have spent and have left.  `/sora jobs`: your recent videos.
@@ -41,12 +42,15 @@ async def handle(ctx: SlackContext, client: AsyncWebClient, command: dict[str, A
     """Do what the command asks and return the private reply (None: nothing to say)."""
     team, user = command["team_id"], command["user_id"]
     who = Requester("slack", team, user, command.get("user_name"))
-    parsed = parse_command(command.get("text") or "")
+    catalogue = ctx.settings.catalogue
+    parsed = parse_command(command.get("text") or "", catalogue)
     if parsed.command == "modal":
-        await open_modal(client, command["trigger_id"], command["channel_id"])
+        await open_modal(client, command["trigger_id"], command["channel_id"], catalogue)
         return None
     if parsed.command == "help":
-        return HELP.format(options=options_help(), emoji=ctx.settings.reaction_emoji_slack)
+        models = "\n".join(f"• {catalogue.model(m).summary()}" for m in catalogue.models())
+        return HELP.format(options=options_help(catalogue), models=models,
+                           emoji=ctx.settings.reaction_emoji_slack)
     if parsed.command == "usage":
         return ctx.chat.usage_text(who)
     if parsed.command == "jobs":

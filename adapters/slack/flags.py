@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.budgets import KEEP, parse_dollars
+from bot.catalogue import BUILTIN, Catalogue
 from bot.errors import InvalidRequest
 from bot.grammar import FlagError, flag_name, parse_request
 from bot.models import VideoRequest
@@ -26,7 +27,7 @@ class Parsed:
     args: tuple[str, ...] = ()
 
 
-def parse_command(text: str) -> Parsed:
+def parse_command(text: str, catalogue: Catalogue = BUILTIN) -> Parsed:
     """Split `/sora` text into a subcommand or a video request."""
     words = text.split()
     if not words:
@@ -38,7 +39,7 @@ def parse_command(text: str) -> Parsed:
         return Parsed("quota", args=tuple(words[1:]))
     if head in ("release", "charge") and len(words) == 2 and words[1].startswith("job_"):
         return Parsed(head, args=(words[1],))  # type: ignore[arg-type]
-    return Parsed("video", request=parse_request(text))
+    return Parsed("video", request=parse_request(text, catalogue))
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.context import SlackContext
 from adapters.slack.errors import reply_for
 from adapters.slack.jobs import Where, start_job
-from bot import validation
+from bot.catalogue import DEFAULT_MODEL, Catalogue, aspect_name
 from bot.errors import InvalidRequest
+from bot.grammar import fill
 from bot.models import Requester, VideoRequest
 
 log = logging.getLogger(__name__)
@@ -29,33 +30,42 @@ def _select(block_id: str, label: str, options: list[tuple[str, str]], initial: 
     }
 
 
-def build_view(channel_id: str) -> dict[str, Any]:
+def build_view(channel_id: str, catalogue: Catalogue) -> dict[str, Any]:
+    """The form, with every choice the catalogue offers (a model's own limits are checked on
+    submit, and errors go back into the form)."""
+    duration, resolution, aspect = catalogue.model(DEFAULT_MODEL).defaults()
+    models = [(m, _label(catalogue.model(m).summary())) for m in catalogue.models()]
+    aspects = [(a, f"{a} {aspect_name(a) or ''}".strip()) for a in catalogue.aspects()]
     return {
         "type": "modal", "callback_id": CALLBACK_ID,
         "private_metadata": json.dumps({"channel": channel_id}),
-        "title": {"type": "plain_text", "text": "Make a Sora video"},
+        "title": {"type": "plain_text", "text": "Make a video"},
         "submit": {"type": "plain_text", "text": "Make it"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {"type": "input", "block_id": "prompt", "label": {"type": "plain_text", "text": "Prompt"},
              "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
                          "placeholder": {"type": "plain_text", "text": "A red fox running through snow"}}},
-            _select("model", "Model", [(m, m) for m in validation.MODELS], validation.DEFAULT_MODEL),
-            _select("duration", "Duration", [(str(d), f"{d} s") for d in validation.DURATIONS],
-                    str(validation.DEFAULT_DURATION)),
-            _select("resolution", "Resolution", [(r, r) for r in validation.ALL_RESOLUTIONS],
-                    validation.DEFAULT_RESOLUTION),
-            _select("aspect", "Aspect", [(a, f"{a} {name}") for a, name in validation.ASPECT_NAMES.items()],
-                    validation.DEFAULT_ASPECT),
+            _select("model", "Model", models, DEFAULT_MODEL),
+            _select("duration", "Duration", [(str(d), f"{d} s") for d in catalogue.durations()],
+                    str(duration)),
+            _select("resolution", "Resolution", [(r, r) for r in catalogue.resolutions()], resolution),
+            _select("aspect", "Aspect", aspects, aspect),
         ],
     }
 
 
-async def open_modal(client: AsyncWebClient, trigger_id: str, channel_id: str) -> None:
-    await client.views_open(trigger_id=trigger_id, view=build_view(channel_id))
+def _label(text: str) -> str:
+    """Slack caps an option's text at 75 characters."""
+    return text if len(text) <= 75 else text[:74] + "…"
 
 
-def read_view(view: dict[str, Any]) -> VideoRequest:
+async def open_modal(client: AsyncWebClient, trigger_id: str, channel_id: str,
+                     catalogue: Catalogue) -> None:
+    await client.views_open(trigger_id=trigger_id, view=build_view(channel_id, catalogue))
+
+
+def read_view(view: dict[str, Any], catalogue: Catalogue) -> VideoRequest:
     values = view["state"]["values"]
 
     def get(block: str) -> str:
@@ -64,10 +74,10 @@ def read_view(view: dict[str, Any]) -> VideoRequest:
             return (element.get("selected_option") or {}).get("value", "")
         return element.get("value") or ""
 
-    return VideoRequest(prompt=get("prompt"), model=get("model") or validation.DEFAULT_MODEL,
-                        duration=int(get("duration") or validation.DEFAULT_DURATION),
-                        resolution=get("resolution") or validation.DEFAULT_RESOLUTION,
-                        aspect=get("aspect") or validation.DEFAULT_ASPECT)
+    duration = get("duration")
+    return fill(catalogue, get("prompt"), get("model") or None,
+                int(duration) if duration.isdigit() else None,
+                get("resolution") or None, get("aspect") or None)
 
 
 def _error_block(message: str, request: VideoRequest) -> str:
@@ -83,7 +93,7 @@ def _error_block(message: str, request: VideoRequest) -> str:
 
 async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                     client: AsyncWebClient) -> None:
-    request = read_view(view)
+    request = read_view(view, ctx.settings.catalogue)
     try:
         ctx.chat.engine.quote(request)  # local and fast: errors go back into the form
     except InvalidRequest as exc:

@@ -3,11 +3,13 @@ the fake Discord and fake Slack on 127.0.0.1, and settings pointing the bot at t
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import discord
 import pytest
 
+from bot import catalogue
 from bot.settings import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
@@ -57,3 +59,24 @@ def slack_settings(settings: Settings, fake_slack: FakeSlack) -> Settings:
         slack_bot_token=BOT_TOKEN, slack_signing_secret=SECRET, slack_api_url=fake_slack.url,
         port=port, public_base_url=f"http://127.0.0.1:{port}", public_link_ttl=60.0,
     )
+
+
+KLING = """
+[models."kling-v3"]
+durations = [5, 10, 15]
+aspects = ["16:9", "9:16", "1:1"]
+prices = { "720p" = 0.07, "1080p" = 0.11 }
+resolution_field = "mode"
+resolution_values = { "720p" = "std", "1080p" = "pro" }
+"""
+
+
+@pytest.fixture
+def with_kling(tmp_path: Path) -> Callable[[Settings], Settings]:
+    """Settings whose catalogue has one more model than the built-in ones, from a file."""
+    path = tmp_path / "models.toml"
+    path.write_text(KLING)
+
+    def add(settings: Settings) -> Settings:
+        return settings.with_(catalogue=catalogue.load(path, {}))
+    return add

@@ -246,6 +246,16 @@ class FakeDiscord(LoopbackServer):
                                        attachment_size_limit=attachment_size_limit,
                                        app_permissions=app_permissions)
 
+    async def autocomplete(self, name: str, options: dict[str, Any], focused: str, *,
+                           user_id: int = 42) -> str:
+        """A member typing into option `focused` of a slash command (interaction type 4)."""
+        types = {int: 4, str: 3}
+        opts = [{"name": key, "type": types[type(value)], "value": value, "focused": key == focused}
+                for key, value in options.items()]
+        data = {"id": str(self.next_id()), "name": name, "type": 1, "options": opts}
+        return await self._interaction(4, data, self.member(user_id, "alice"),
+                                       attachment_size_limit=10 * MIB)
+
     async def message_command(self, name: str, target: dict[str, Any], *, user_id: int = 42,
                               user_name: str = "alice", attachment_size_limit: int = 10 * MIB) -> str:
         data = {"id": str(self.next_id()), "name": name, "type": 3, "target_id": target["id"],

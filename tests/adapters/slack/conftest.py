@@ -2,6 +2,7 @@
 running in HTTP mode against the fake and the APIMaster stand-in."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
@@ -101,13 +102,20 @@ def reaction(user: str, channel: str, ts: str, emoji: str = "clapper") -> dict[s
             "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": f"{time.time():.6f}"}
 
 
-@pytest.fixture
-async def bot(slack_settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    async with open_runtime(slack_settings) as rt, aiohttp.ClientSession() as http:
+@contextlib.asynccontextmanager
+async def running(settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
+    """The Slack adapter in HTTP mode, started as `sora-bot run` starts it."""
+    async with open_runtime(settings) as rt, aiohttp.ClientSession() as http:
         service = SlackService(rt, host="127.0.0.1")
         await service.start()
         try:
             yield Bot(service, fake_slack, http)
         finally:
             await service.stop()
+
+
+@pytest.fixture
+async def bot(slack_settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
+    async with running(slack_settings, fake_slack) as bot:
+        yield bot
 
