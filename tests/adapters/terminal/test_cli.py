@@ -186,6 +186,8 @@ def test_chat_adapters_refuse_to_start_without_a_key(tmp_path):
 def test_run_stops_cleanly_on_sigterm(tmp_path):
     proc = subprocess.Popen([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path), text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    assert first.startswith("Ledger: ") and str(tmp_path / "sora.db") in first  # said once, absolute
     assert "stand-in" in proc.stdout.readline()  # up and waiting for a prompt
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=15)
@@ -200,3 +202,83 @@ def test_settings_come_from_dot_env_in_the_working_directory(tmp_path):
     assert refused.returncode == 1 and "left of $1.00" in refused.stderr
     env["SORA_USER_DAILY_USD"] = "2.00"  # the real environment wins
     assert sora(tmp_path, "generate", "x", "--duration", "16", env=env).returncode == 0
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("LOG_LEVEL", "verbose", "LOG_LEVEL must be one of"),
+    ("APIMASTER_BASE_URL", "not-a-url", "APIMASTER_BASE_URL must be a URL"),
+    ("SORA_PRICES", "sora-2:720p=-0.08", "SORA_PRICES entry"),
+    ("SORA_USER_DAILY_USD", "inf", "SORA_USER_DAILY_USD must be a finite number"),
+    ("SORA_DB", "{blocker}/sora.db", "SORA_DB: "),
+    ("SORA_MEDIA_DIR", "{blocker}/videos", "SORA_MEDIA_DIR: "),
+])
+def test_each_bad_setting_is_one_line_and_nothing_is_sent(tmp_path, fake_api, setting, value, message):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
+    env[setting] = value.format(blocker=blocker)
+    done = sora(tmp_path, "generate", "a paid video", env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {message}") and len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert fake_api.set()["requests"] == 0
+
+
+def test_run_with_port_in_use_names_port(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path, PORT=str(port)),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr == f"error: PORT {port} is already in use by another program; stop it or choose another PORT.\n"
+
+
+def test_fake_api_port_in_use_or_out_of_range(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = sora(tmp_path, "fake-api", "--port", str(port), env=_env(tmp_path), timeout=30)
+    assert done.returncode == 2 and done.stderr.startswith(f"error: --port {port} is already in use")
+    done = sora(tmp_path, "fake-api", "--port", "70000", env=_env(tmp_path), timeout=30)
+    assert done.returncode == 2 and "argument --port: must be from 1 to 65535" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["quota", "set", "--user", "ann", "--daily", "inf"], "argument --daily: 'inf' is not a finite amount"),
+    (["quota", "set", "--user", "ann", "--monthly", "nan"], "argument --monthly: 'nan' is not a finite amount"),
+    (["jobs", "--limit", "0"], "argument --limit: must be 1 or more, not 0"),
+    (["jobs", "--limit", "-3"], "argument --limit: must be 1 or more, not -3"),
+])
+def test_bad_arguments_are_named(tmp_path, args, message):
+    done = sora(tmp_path, *args, env=_env(tmp_path), timeout=30)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "sora.db").exists()  # nothing was opened
+
+
+def test_help_shows_descriptions_and_defaults_and_version(tmp_path):
+    env = _env(tmp_path)
+    shown = sora(tmp_path, "jobs", "--help", env=env, timeout=30).stdout
+    assert "Recent jobs, newest first." in shown and "(default: 20)" in shown
+    generate = sora(tmp_path, "generate", "--help", env=env, timeout=30).stdout
+    assert "(default: sora-2)" in generate and "(default: local)" in generate
+    fake = sora(tmp_path, "fake-api", "--help", env=env, timeout=30).stdout
+    assert "(default: 8123)" in fake
+    quota = sora(tmp_path, "quota", "set", "--help", env=env, timeout=30).stdout
+    assert "(default: unchanged)" in quota and "KEEP" not in quota
+    version = sora(tmp_path, "--version", env=env, timeout=30)
+    assert version.returncode == 0 and version.stdout.startswith("sora-bot ")
+
+
+def test_jobs_from_another_folder_does_not_make_an_empty_ledger(tmp_path):
+    env = _env(tmp_path)
+    del env["SORA_DB"]  # the default, data/... under the current folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = sora(elsewhere, "jobs", env=env, timeout=30)
+    assert done.returncode == 0
+    assert f"No ledger at {elsewhere / 'data' / 'stand-in.db'}" in done.stderr
+    assert not (elsewhere / "data").exists()
