@@ -282,3 +282,33 @@ def test_jobs_from_another_folder_does_not_make_an_empty_ledger(tmp_path):
     assert done.returncode == 0
     assert f"No ledger at {elsewhere / 'data' / 'stand-in.db'}" in done.stderr
     assert not (elsewhere / "data").exists()
+
+
+def test_run_with_no_terminal_serves_healthz_until_sigterm(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path, PORT=str(port)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    assert json.loads(resp.read()) == {"ok": True}
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "/healthz never answered"
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        out, err = proc.communicate(timeout=15)
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "sora>" not in out
+    said = [line for line in err.splitlines() if "no terminal" in line]
+    assert len(said) == 1 and "DISCORD_TOKEN" in said[0] and f"port {port}" in said[0]
+    assert f"Ledger: {tmp_path / 'sora.db'}" in err
