@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from adapters.stand_in.app import (
     StandInState, make_app, padded_sample, running, sample_mp4, serve_forever,
@@ -22,7 +23,12 @@ NOTICE = (
 )
 
 __all__ = ["NOTICE", "StandInState", "make_app", "open_runtime", "padded_sample", "running",
-           "sample_mp4", "serve_forever"]
+           "sample_mp4", "serve_forever", "tasks_file"]
+
+
+def tasks_file(settings: Settings) -> Path:
+    """The stand-in's tasks live beside the ledger that records the jobs made from them."""
+    return settings.db_path.parent / "stand-in-tasks.json"
 
 
 @contextlib.asynccontextmanager
@@ -31,7 +37,8 @@ async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIt
     this process and the client points at it."""
     async with contextlib.AsyncExitStack() as stack:
         if settings.uses_stand_in and calls_api:
-            base_url = await stack.enter_async_context(running())
+            state = StandInState.remembering(tasks_file(settings))
+            base_url = await stack.enter_async_context(running(state))
             settings = settings.with_(base_url=base_url)
             log.debug(NOTICE)
         yield await stack.enter_async_context(open_core_runtime(settings))

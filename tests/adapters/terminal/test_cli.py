@@ -312,3 +312,24 @@ def test_run_with_no_terminal_serves_healthz_until_sigterm(tmp_path):
     said = [line for line in err.splitlines() if "no terminal" in line]
     assert len(said) == 1 and "DISCORD_TOKEN" in said[0] and f"port {port}" in said[0]
     assert f"Ledger: {tmp_path / 'sora.db'}" in err
+
+
+def test_no_key_job_killed_after_submitting_is_delivered_by_resume(tmp_path):
+    env = _env(tmp_path)  # no APIMASTER_API_KEY: the stand-in runs inside each process
+    proc = subprocess.Popen([*SORA_BOT, "generate", "a slow tide", "--out", "tide.mp4"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while _status(tmp_path) != "submitted":
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert not (tmp_path / "tide.mp4").exists()
+    remembered = json.loads((tmp_path / "stand-in-tasks.json").read_text())
+    assert len(remembered) == 1
+    done = sora(tmp_path, "resume", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "404" not in done.stderr
+    assert (tmp_path / "tide.mp4").read_bytes() == sample_mp4()
+    assert _status(tmp_path) == "delivered"
+    assert len(json.loads((tmp_path / "stand-in-tasks.json").read_text())) == 1  # not resubmitted
