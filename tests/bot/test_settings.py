@@ -12,16 +12,29 @@ from bot.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_env_example_names_every_setting_and_parses():
-    values = {k: v or "" for k, v in dotenv_values(ROOT / ".env.example").items()}
-    settings = Settings.from_env(values)
-    assert settings.poll_first_delay == 15 and settings.user_daily_usd == 5.0
-    assert settings.user_monthly_usd is None and settings.discord_guild_id is None
+def _example() -> dict[str, str]:
+    """The settings .env.example lists, commented out: `# NAME=default`."""
+    text = (ROOT / ".env.example").read_text()
+    return dict(re.findall(r"^# ?([A-Z][A-Z0-9_]+)=(.*)$", text, flags=re.MULTILINE))
+
+
+def test_env_example_names_every_setting():
+    values = _example()
     source = (ROOT / "bot" / "settings.py").read_text()
     read = {name for name in values if f'"{name}"' in source}
     assert read == set(values), "every .env.example entry is read by Settings.from_env"
     used = set(re.findall(r'r\.\w+\("([A-Z_]+)"', source)) | {"APIMASTER_API_KEY", "SLACK_API_URL"}
-    assert used <= set(values), f"settings missing from .env.example: {used - set(values)}"
+    assert len(used) > 30 and used <= set(values), f"missing from .env.example: {used - set(values)}"
+
+
+def test_copying_env_example_changes_nothing():
+    assert dotenv_values(ROOT / ".env.example") == {}, "every setting in .env.example is commented out"
+    values = _example()
+    keyed = {**values, "APIMASTER_API_KEY": "k"}
+    # The defaults written there are the real ones: uncommenting them all changes nothing either,
+    assert Settings.from_env(keyed) == Settings.from_env({"APIMASTER_API_KEY": "k"})
+    # and without a key a .env holding them keeps the stand-in's own ledger and fast polling.
+    assert Settings.from_env(values, from_file=set(values)) == Settings.from_env({})
 
 
 def test_no_key_means_the_stand_in_with_its_own_ledger():

@@ -333,3 +333,19 @@ def test_no_key_job_killed_after_submitting_is_delivered_by_resume(tmp_path):
     assert (tmp_path / "tide.mp4").read_bytes() == sample_mp4()
     assert _status(tmp_path) == "delivered"
     assert len(json.loads((tmp_path / "stand-in-tasks.json").read_text())) == 1  # not resubmitted
+
+
+@pytest.mark.parametrize("uncomment", [False, True], ids=["copied", "all-uncommented"])
+def test_env_example_as_dot_env_keeps_the_no_key_mode_fast(tmp_path, uncomment):
+    example = (ROOT / ".env.example").read_text()
+    if uncomment:  # a .env written for the real service: 15 s first poll, data/sora.db
+        example = "\n".join(line[2:] if line[2:3].isupper() and "=" in line else line
+                            for line in example.splitlines())
+    assert ("\nSORA_POLL_FIRST_DELAY=15\n" in example) == uncomment
+    (tmp_path / ".env").write_text(example)
+    env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("SORA_")}
+    started = time.monotonic()
+    done = sora(tmp_path, "generate", "a quick test", "--out", "quick.mp4", env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 15
+    assert (tmp_path / "data" / "stand-in.db").exists() and not (tmp_path / "data" / "sora.db").exists()
