@@ -349,3 +349,15 @@ def test_env_example_as_dot_env_keeps_the_no_key_mode_fast(tmp_path, uncomment):
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 15
     assert (tmp_path / "data" / "stand-in.db").exists() and not (tmp_path / "data" / "sora.db").exists()
+
+
+def test_generate_says_each_retry_while_the_api_is_unreachable(tmp_path):
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=f"http://127.0.0.1:{_free_port()}/v1",
+               SORA_MAX_RETRIES="3")
+    done = sora(tmp_path, "generate", "a cat", env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    retries = [line for line in lines if line.startswith("APIMaster unreachable, retry ")]
+    assert [line.split(",")[1].split(" in ")[0] for line in retries] == [" retry 1", " retry 2", " retry 3"]
+    assert all(line.endswith(" s") for line in retries)
+    assert lines[-1] == "error: The video service could not be reached."
