@@ -75,9 +75,11 @@ def run_mode(settings: Settings, stdin: TextIO | None = None) -> Mode:
     if settings.discord_token or settings.slack_bot_token:
         return "chat"
     stdin = sys.stdin if stdin is None else stdin
+    if stdin is None:  # Python found no file descriptor 0
+        return "headless"
     try:
-        if stdin is None or stdin.isatty():
-            return "console" if stdin is not None else "headless"
+        if stdin.isatty():
+            return "console"
         kind = os.fstat(stdin.fileno()).st_mode
     except (OSError, ValueError):  # closed, or not a real file
         return "headless"
