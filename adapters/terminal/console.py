@@ -148,7 +148,7 @@ async def _finish(rt: Runtime, screen: Screen) -> None:
 
 async def _piped_lines(stdin: TextIO, out: TextIO) -> AsyncIterator[str]:
     """Lines from a pipe without a blocked thread, so Ctrl-C stops the console at once."""
-    if not _is_pipe(stdin):  # a regular file (`< prompts.txt`): plain reads are fine
+    if not _is_pipe(stdin):  # a regular file (`< prompts.txt`): plain reads do not block
         while line := stdin.readline():
             yield line.rstrip("\n")
         return
@@ -165,11 +165,13 @@ async def _piped_lines(stdin: TextIO, out: TextIO) -> AsyncIterator[str]:
 
 
 def _is_pipe(stream: TextIO) -> bool:
+    """Whether the event loop can wait on `stream`: a pipe, a socket, or a terminal (when
+    output is not one). Not a regular file, nor /dev/null, which epoll refuses."""
     try:
         mode = os.fstat(stream.fileno()).st_mode
+        return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stream.isatty()
     except (OSError, ValueError):  # io.StringIO in tests, a closed stream
         return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 async def _make(rt: Runtime, line: str, requester: Requester, screen: Screen) -> None:
