@@ -193,8 +193,9 @@ class _Reader:
         except ValueError:
             parts = None
         if parts is None or parts.scheme.lower() not in schemes or not parts.hostname:
-            raise ConfigError(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
-                              f" and naming a host, not {raw!r}.")
+            # The value is not echoed: a URL may carry credentials.
+            raise ConfigError(f"{name} must be a URL starting with "
+                              f"{' or '.join(s + '://' for s in schemes)} and naming a host.")
         return raw
 
     def port(self, name: str, default: int) -> int:
