@@ -14,9 +14,8 @@ from bot.errors import ConfigError
 DEFAULT_BASE_URL = "https://apimaster.ai/v1"
 N = TypeVar("N", int, float)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-#: What no-key mode changes, unless the environment sets it (see `Settings.from_env`).
-STAND_IN_DEFAULTS = {"SORA_DB": "data/stand-in.db", "SORA_POLL_FIRST_DELAY": "1",
-                     "SORA_POLL_INTERVAL": "1"}
+#: Settings no-key mode gives its own defaults, which a `.env` does not override.
+STAND_IN_OWN = frozenset({"SORA_DB", "SORA_POLL_FIRST_DELAY", "SORA_POLL_INTERVAL"})
 
 # Dollars per second of video, by (model, resolution). The one place prices live;
 # SORA_PRICES overrides entries ("sora-2-pro:1080p=0.60,sora-2:720p=0.10").
@@ -101,9 +100,8 @@ class Settings:
             # Without a key the bot runs against the local stand-in: keep its test spend out
             # of the real ledger and poll its short jobs briskly, even when a `.env` written
             # for the real service sets these; the real environment still wins.
-            d = cls(db_path=Path(STAND_IN_DEFAULTS["SORA_DB"]), poll_first_delay=1.0, poll_interval=1.0)
-            r = _Reader({k: v for k, v in env.items()
-                         if not (k in STAND_IN_DEFAULTS and k in from_file)})
+            d = cls(db_path=Path("data/stand-in.db"), poll_first_delay=1.0, poll_interval=1.0)
+            r = _Reader({k: v for k, v in env.items() if not (k in STAND_IN_OWN and k in from_file)})
         slack_api_url = r.url("SLACK_API_URL")
         if slack_api_url and not slack_api_url.endswith("/"):
             slack_api_url += "/"
