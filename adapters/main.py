@@ -20,7 +20,7 @@ from adapters.terminal import cli
 from bot import logs
 from bot.errors import ConfigError
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.settings import STAND_IN_OWN, Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
         return 2
+    ignored = sorted(STAND_IN_OWN & from_file) if settings.uses_stand_in else []
+    if ignored and args.command in ("run", "generate", "resume"):
+        print(f"Note: no APIMASTER_API_KEY, so {', '.join(ignored)} from .env apply only with a key "
+              "(the stand-in keeps its own ledger and fast polling).", file=sys.stderr)
     one_shot = args.command not in ("run", "fake-api")
     logs.configure(settings, "WARNING" if one_shot and settings.log_level == "INFO" else None,
                    file=console_log(settings) if mode == "console" else None, brief=one_shot)

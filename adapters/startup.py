@@ -15,10 +15,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Commands that only read the ledger: they must not create an empty one elsewhere.
-READ_ONLY = frozenset({"jobs", "usage"})
-
-
 def resolved(settings: Settings) -> Settings:
     """Data paths made absolute once, so every later message names the real place."""
     return settings.with_(db_path=_absolute(settings.db_path),

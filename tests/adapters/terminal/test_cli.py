@@ -375,6 +375,8 @@ def test_env_example_as_dot_env_keeps_the_no_key_mode_fast(tmp_path, uncomment):
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 15
     assert (tmp_path / "data" / "stand-in.db").exists() and not (tmp_path / "data" / "sora.db").exists()
+    noted = [line for line in done.stderr.splitlines() if line.startswith("Note: ")]
+    assert len(noted) == uncomment and (not noted or "SORA_DB" in noted[0])
 
 
 def test_generate_says_each_retry_while_the_api_is_unreachable(tmp_path):
