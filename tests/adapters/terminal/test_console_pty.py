@@ -131,3 +131,17 @@ def test_ctrl_c_is_tidy_and_gives_the_terminal_back(terminal, tmp_path):
     assert "Traceback" not in after
     assert "\r\nStopped. Unfinished jobs resume at the next" in after
     assert termios.tcgetattr(terminal.fd)[3] & line_mode == line_mode  # the shell's modes are back
+
+
+def test_ctrl_d_lets_running_jobs_finish(terminal, tmp_path):
+    terminal.read_until("sora> ")
+    start = len(terminal.seen)
+    terminal.type("a lighthouse at dusk --landscape\r")
+    terminal.read_until("sora> ", after=terminal.read_until("Started job_", after=start).rindex("Started"))
+    start = len(terminal.seen)
+    terminal.type("\x04")
+    assert terminal.wait() == 0
+    after = terminal.seen[start:]
+    assert after.startswith("\r\n") and "Waiting for 1 running job(s) to finish" in after
+    assert after.index("Waiting for") < after.index("done: ")
+    assert _jobs(tmp_path) == [("a lighthouse at dusk", "sora-2", "16:9", "delivered")]
