@@ -92,7 +92,7 @@ class StandInState:
         try:
             self.tasks_file.parent.mkdir(parents=True, exist_ok=True)
             part = self.tasks_file.with_name(f"{self.tasks_file.name}.{os.getpid()}.part")
-            part.write_text(json.dumps([asdict(t) for t in known.values()]), encoding="utf-8")
+            part.write_text(json.dumps([asdict(t) for t in known.values()], default=str), encoding="utf-8")
             os.replace(part, self.tasks_file)
         except OSError as exc:  # a stand-in that cannot remember still serves this run
             log.warning("The stand-in cannot write %s (%s); its tasks last only this run",
