@@ -177,8 +177,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await generate(rt, args)
     if args.command in ("jobs", "usage") and not settings.db_path.exists():
         # Opening would create an empty ledger wherever this runs: say where we looked.
-        print(f"No ledger at {settings.db_path}, so nothing is recorded there yet. SORA_DB "
-              "sets where it is (data/ is found from the current folder).", file=sys.stderr)
+        print(f"No ledger at {settings.db_path}: nothing is recorded there. Run from the folder "
+              "that holds data/, or set SORA_DB.", file=sys.stderr)
         if args.json:
             print("[]")
         return 0
