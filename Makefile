@@ -3,12 +3,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench clean
+.PHONY: install run test bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $@
+
+install: $(STAMP)  ## create .venv; the command is then .venv/bin/sora-bot
+	@echo "sora-bot is installed at $(VENV)/bin/sora-bot"
 
 run: $(STAMP)  ## start the bot (the console and the local stand-in when no tokens are set)
 	$(VENV)/bin/sora-bot run

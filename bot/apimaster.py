@@ -201,10 +201,12 @@ class ApiMasterClient:
         attempt = 0
         while True:
             retry_after: float | None = None
+            unreachable = False
             try:
                 return await call()
             except aiohttp.ClientConnectorError as exc:
                 error: SoraError = Unreachable()
+                unreachable = True
                 log.debug("connect failed: %s", exc)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 error = UpstreamError("The connection to the video service failed or timed out.")
@@ -223,7 +225,11 @@ class ApiMasterClient:
             delay = max(delay, retry_after or 0.0)
             if deadline is not None and time.time() + delay >= deadline:
                 raise error
-            log.info("APIMaster call failed (%s); retry %d in %.2fs", type(error).__name__, attempt, delay)
+            if unreachable:  # a warning, so `generate` shows it: silence here lasted half a minute
+                log.warning("APIMaster unreachable, retry %d in %s s", attempt,
+                            f"{delay:.{1 if delay < 10 else 0}f}".removesuffix(".0"))
+            else:
+                log.info("APIMaster call failed (%s); retry %d in %.2fs", type(error).__name__, attempt, delay)
             await asyncio.sleep(delay)
 
     @staticmethod

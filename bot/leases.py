@@ -25,15 +25,19 @@ class Leases:
         #: Names this process in the store: host, pid and a nonce (pids are reused).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._beat: asyncio.Task[None] | None = None
+        self._held = False  # whether this process ever held a job, so has any to let go
 
     def claim(self) -> dict[str, Any]:
         """The columns that make a new job ours."""
+        self._held = True
         return {"owner": self.owner, "lease_until": time.time() + self.seconds}
 
     def take(self, job_id: str) -> bool:
         """Whether the job is now ours: unfinished, and nobody else's live lease holds it."""
         now = time.time()
-        return self.store.take(job_id, self.owner, now, now + self.seconds)
+        taken = self.store.take(job_id, self.owner, now, now + self.seconds)
+        self._held = self._held or taken
+        return taken
 
     def keep_alive(self, working: Callable[[], Collection[str]],
                    lost: Callable[[str], None]) -> None:
@@ -61,4 +65,5 @@ class Leases:
             self._beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._beat
-        self.store.let_go(self.owner)
+        if self._held:
+            self.store.let_go(self.owner)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 
 from bot.settings import Settings
 
@@ -44,9 +45,18 @@ class RedactSecrets(logging.Filter):
 _FORMATTER = logging.Formatter()
 
 
-def configure(settings: Settings, level: str | None = None) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def configure(settings: Settings, level: str | None = None, *, file: Path | None = None,
+              brief: bool = False) -> None:
+    """One handler: stderr, or `file` (the console keeps log lines off its prompt). `brief`
+    prints bare messages, for one-shot commands whose warnings read as progress lines."""
+    handler: logging.Handler
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(
+        "%(message)s" if brief else "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(settings.secrets()))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -18,6 +18,8 @@ JobStatus = Literal[
     "failed",      # ended without a video; reservation released
     "unknown",     # the submit may have made a task upstream: cost held, never resent
 ]
+#: Statuses no process works on any more.
+TERMINAL: frozenset[str] = frozenset({"delivered", "failed", "unknown"})
 Stage = Literal["waiting", "queued", "in_progress", "downloading"]
 
 

@@ -1,11 +1,13 @@
 """Settings: one frozen dataclass, read once from the environment and passed down."""
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from bot import catalogue as catalogue_
 from bot.catalogue import Catalogue
@@ -13,6 +15,9 @@ from bot.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://apimaster.ai/v1"
 N = TypeVar("N", int, float)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Settings no-key mode gives its own defaults, which a `.env` does not override.
+STAND_IN_OWN = frozenset({"SORA_DB", "SORA_POLL_FIRST_DELAY", "SORA_POLL_INTERVAL"})
 
 # Dollars per second of the built-in models, by (model, resolution). Prices live in the
 # catalogue (bot/catalogue.py); SORA_PRICES overrides entries ("sora-2-pro:1080p=0.60").
@@ -98,20 +103,26 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None,
+                 from_file: Collection[str] = ()) -> Settings:
+        """Every setting, checked; a bad one raises ConfigError naming it. `from_file` names
+        the variables that came from `.env` rather than the real environment."""
         env = os.environ if env is None else env
         r = _Reader(env)
         d = cls()
         api_key = r.text("APIMASTER_API_KEY") or ""
-        # Without a key the bot runs against the local stand-in: keep its test spend out of
-        # the real ledger, and poll its short jobs briskly.
-        d = cls(db_path=Path("data/stand-in.db"), poll_first_delay=1.0, poll_interval=1.0) if not api_key else d
-        slack_api_url = r.text("SLACK_API_URL")
+        if not api_key:
+            # Without a key the bot runs against the local stand-in: keep its test spend out
+            # of the real ledger and poll its short jobs briskly, even when a `.env` written
+            # for the real service sets these; the real environment still wins.
+            d = cls(db_path=Path("data/stand-in.db"), poll_first_delay=1.0, poll_interval=1.0)
+            r = _Reader({k: v for k, v in env.items() if not (k in STAND_IN_OWN and k in from_file)})
+        slack_api_url = r.url("SLACK_API_URL")
         if slack_api_url and not slack_api_url.endswith("/"):
             slack_api_url += "/"
         settings = cls(
             api_key=api_key,
-            base_url=(r.text("APIMASTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            base_url=(r.url("APIMASTER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
             # Provider keys are required only with a real key: the stand-in needs none.
             catalogue=catalogue_.load(r.text("SORA_MODELS_FILE"), env, _prices(r.text("SORA_PRICES")),
                                       require_keys=bool(api_key)),
@@ -142,8 +153,8 @@ class Settings:
             reaction_explain_no_image=r.flag("SORA_REACTION_EXPLAIN_NO_IMAGE", d.reaction_explain_no_image),
             discord_token=r.text("DISCORD_TOKEN") or "",
             discord_guild_id=r.optional_whole("DISCORD_GUILD_ID"),
-            discord_api_base=r.text("DISCORD_API_BASE"),
-            discord_gateway_url=r.text("DISCORD_GATEWAY_URL"),
+            discord_api_base=r.url("DISCORD_API_BASE"),
+            discord_gateway_url=r.url("DISCORD_GATEWAY_URL", ("ws", "wss")),
             slack_bot_token=r.text("SLACK_BOT_TOKEN") or "",
             slack_app_token=r.text("SLACK_APP_TOKEN") or "",
             slack_signing_secret=r.text("SLACK_SIGNING_SECRET") or "",
@@ -151,10 +162,10 @@ class Settings:
             slack_admin_user_ids=frozenset(
                 u.strip() for u in (r.text("SLACK_ADMIN_USER_IDS") or "").split(",") if u.strip()
             ),
-            public_base_url=(r.text("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            public_base_url=(r.url("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             public_link_ttl=r.seconds("PUBLIC_LINK_TTL", d.public_link_ttl),
-            port=r.whole("PORT", d.port),
-            log_level=(r.text("LOG_LEVEL") or d.log_level).upper(),
+            port=r.port("PORT", d.port),
+            log_level=r.log_level("LOG_LEVEL", d.log_level),
         )
         if settings.catalogue.resolve(settings.reaction_model) is None:
             raise ConfigError(f"SORA_REACTION_MODEL {settings.reaction_model!r} is not a model: use "
@@ -192,6 +203,33 @@ class _Reader:
             return None
         return _non_negative(name, raw, float, "an amount in dollars such as 5.00")
 
+    def url(self, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme.lower() not in schemes or not parts.hostname:
+            # The value is not echoed: a URL may carry credentials.
+            raise ConfigError(f"{name} must be a URL starting with "
+                              f"{' or '.join(s + '://' for s in schemes)} and naming a host.")
+        return raw
+
+    def port(self, name: str, default: int) -> int:
+        value = self.whole(name, default)
+        if not 1 <= value <= 65535:
+            raise ConfigError(f"{name} must be a port number from 1 to 65535, not {value}.")
+        return value
+
+    def log_level(self, name: str, default: str) -> str:
+        value = (self.text(name) or default).upper()
+        if value not in LOG_LEVELS:
+            raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {value.lower()!r}.")
+        return value
+
     def flag(self, name: str, default: bool) -> bool:
         raw = self.text(name)
         if raw is None:
@@ -208,6 +246,8 @@ def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -
         value = convert(raw)
     except ValueError:
         raise ConfigError(f"{name} must be {what}, not {raw!r}.") from None
+    if not math.isfinite(value):  # float("inf") and float("nan") parse
+        raise ConfigError(f"{name} must be a finite number, not {raw!r}.")
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
@@ -221,9 +261,13 @@ def _prices(raw: str | None) -> dict[tuple[str, str], float]:
         try:
             key, rate = item.split("=")
             model, resolution = key.strip().split(":")
-            prices[(model.strip(), resolution.strip())] = float(rate)
+            value = float(rate)
+            prices[(model.strip(), resolution.strip())] = value
         except ValueError:
             raise ConfigError(
                 f"SORA_PRICES entry {item.strip()!r} must look like sora-2-pro:1080p=0.56."
             ) from None
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"SORA_PRICES entry {item.strip()!r}: a price must be more than $0 "
+                              "per second (and finite).")
     return prices

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from adapters.stand_in.app import (
     StandInState, key_fingerprint, make_app, padded_sample, running, sample_mp4, serve_forever,
@@ -21,8 +22,13 @@ NOTICE = (
     "(test clips, no real money is spent)."
 )
 
-__all__ = ["NOTICE", "StandInState", "key_fingerprint", "make_app", "open_runtime", "padded_sample", "running",
-           "sample_mp4", "serve_forever"]
+__all__ = ["NOTICE", "StandInState", "key_fingerprint", "make_app", "open_runtime",
+           "padded_sample", "running", "sample_mp4", "serve_forever", "tasks_file"]
+
+
+def tasks_file(settings: Settings) -> Path:
+    """The stand-in's tasks live beside the ledger that records the jobs made from them."""
+    return settings.db_path.parent / "stand-in-tasks.json"
 
 
 @contextlib.asynccontextmanager
@@ -32,8 +38,10 @@ async def open_runtime(settings: Settings, *, calls_api: bool = True) -> AsyncIt
     async with contextlib.AsyncExitStack() as stack:
         if settings.uses_stand_in and calls_api:
             # Every provider of the catalogue points at the stand-in, which serves every
-            # catalogue model by its rules: any model can be tried with no account.
-            base_url = await stack.enter_async_context(running(StandInState(catalogue=settings.catalogue)))
+            # catalogue model by its rules: any model can be tried with no account. It keeps
+            # its tasks beside the ledger, so an interrupted job finishes after a restart.
+            state = StandInState.remembering(tasks_file(settings), catalogue=settings.catalogue)
+            base_url = await stack.enter_async_context(running(state))
             settings = settings.with_(base_url=base_url, catalogue=settings.catalogue.pointed_at(base_url))
             log.debug(NOTICE)
         yield await stack.enter_async_context(open_core_runtime(settings))

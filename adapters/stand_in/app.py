@@ -15,13 +15,16 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import json
 import logging
+import os
 import random
 import struct
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +34,8 @@ from bot.catalogue import OPENAI_SIZES, Catalogue, ModelSpec
 
 log = logging.getLogger(__name__)
 
+#: Tasks older than this are forgotten when the task file is written.
+REMEMBER_SECONDS = 86400.0
 FAILURES = ("400", "401", "402", "429", "500", "502", "body-402", "body-429",
             "truncate", "generation", "drop",
             "400-echo",     # a 400 whose message quotes the Authorization header it got
@@ -42,7 +47,7 @@ ENDPOINTS = ("submit", "poll", "download")
 class Task:
     id: str
     body: dict[str, Any]
-    created: float
+    created: float  # epoch seconds, so a task outlives the process that made it
     seconds: float
     fail_generation: bool = False
 
@@ -74,8 +79,36 @@ class StandInState:
     requests: list[Recorded] = field(default_factory=list)
     record: bool = True
     failures: dict[str, list[str]] = field(default_factory=lambda: {e: [] for e in ENDPOINTS})
+    tasks_file: Path | None = None      # where tasks are remembered across restarts
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _video_cache: dict[int, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def remembering(cls, tasks_file: Path, **options: Any) -> StandInState:
+        """A state that keeps its tasks in `tasks_file`, so a job submitted before a crash
+        or Ctrl-C is still known, and finishes, when `sora-bot resume` or `run` restarts."""
+        state = cls(tasks_file=tasks_file, **options)
+        state.tasks.update(_read_tasks(tasks_file))
+        state._ids = itertools.count(len(state.tasks) + 1)
+        return state
+
+    def remember(self, task: Task) -> None:
+        self.tasks[task.id] = task
+        if self.tasks_file is None:
+            return
+        # Merge with the file: another process (a console and a `resume`) may have added some.
+        known = _read_tasks(self.tasks_file)
+        known.update(self.tasks)
+        oldest = time.time() - REMEMBER_SECONDS
+        known = {k: t for k, t in known.items() if t.created >= oldest}
+        try:
+            self.tasks_file.parent.mkdir(parents=True, exist_ok=True)
+            part = self.tasks_file.with_name(f"{self.tasks_file.name}.{os.getpid()}.part")
+            part.write_text(json.dumps([asdict(t) for t in known.values()], default=str), encoding="utf-8")
+            os.replace(part, self.tasks_file)
+        except OSError as exc:  # a stand-in that cannot remember still serves this run
+            log.warning("The stand-in cannot write %s (%s); its tasks last only this run",
+                        self.tasks_file, exc.strerror)
 
     def fail(self, endpoint: str, kind: str, times: int = 1) -> None:
         """Make the next `times` calls to `endpoint` fail as `kind`."""
@@ -245,14 +278,25 @@ def _problem(spec: ModelSpec, body: dict[str, Any], dialect: str) -> str | None:
 def _new_task(state: StandInState, body: dict[str, Any], fail_generation: bool) -> Task:
     seconds = state.job_seconds * (1 + random.uniform(-state.job_jitter, state.job_jitter))
     task = Task(f"task_{next(state._ids):06d}{random.getrandbits(32):08x}", body,
-                time.monotonic(), seconds, fail_generation)
-    state.tasks[task.id] = task
+                time.time(), seconds, fail_generation)
+    state.remember(task)
     return task
+
+
+def _read_tasks(path: Path) -> dict[str, Task]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {row["id"]: Task(**row) for row in rows}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        log.warning("The stand-in's task file %s is unreadable (%s); starting afresh", path, exc)
+        return {}
 
 
 def _video_object(request: web.Request, task: Task) -> dict[str, Any]:
     state = request.app[STATE]
-    elapsed = time.monotonic() - task.created
+    elapsed = time.time() - task.created
     if elapsed >= task.seconds:
         status = "failed" if task.fail_generation else "completed"
         progress = 100
@@ -295,7 +339,7 @@ async def _content(request: web.Request) -> web.StreamResponse:
     if isinstance(injected, web.Response):
         return injected
     task = state.tasks.get(request.match_info["task_id"])
-    if task is None or time.monotonic() - task.created < task.seconds or task.fail_generation:
+    if task is None or time.time() - task.created < task.seconds or task.fail_generation:
         return _error(404, "Video not ready")
     data = state.video()
     if injected == "truncate":
@@ -348,8 +392,7 @@ def key_fingerprint(authorization: str | None) -> str | None:
 
 async def _tasks(request: web.Request) -> web.Response:
     """Read-only, for the benchmark: when each task became ready, in epoch seconds."""
-    offset = time.time() - time.monotonic()
-    return web.json_response({t.id: offset + t.created + t.seconds
+    return web.json_response({t.id: t.created + t.seconds
                               for t in request.app[STATE].tasks.values()})
 
 

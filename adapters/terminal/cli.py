@@ -6,16 +6,20 @@ import argparse
 import asyncio
 import getpass
 import json
+import math
 import shutil
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from adapters import stand_in
+from adapters.terminal.text import safe
 from bot import catalogue as catalogue_
 from bot.budgets import KEEP
 from bot.catalogue import Catalogue, ModelSpec, aspect_name, or_list
 from bot.errors import InvalidRequest, SoraError
+from bot.grammar import fill
 from bot.models import Job, Progress, Requester, VideoRequest, usd
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -31,13 +35,29 @@ def default_user() -> str:
         return "local"
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in every --help, except where there is none to show or the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, KEEP, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def add_command(sub: Any, name: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows its description and its options' defaults."""
+    return sub.add_parser(name, help=description, description=description[:1].upper() + description[1:] + ".",
+                          formatter_class=_HelpFormatter)
+
+
 def add_request_options(parser: argparse.ArgumentParser,
                         catalogue: Catalogue = catalogue_.BUILTIN) -> None:
     """The options of a video request, shared by `generate` and the console adapter; the
     choices come from the catalogue (`sora-bot models` shows what each model offers)."""
     parser.add_argument("prompt", nargs="+", help="what the video shows")
     parser.add_argument("--model", default="sora-2",
-                        help=f"{or_list(catalogue.models())} (default sora-2; see `sora-bot models`)")
+                        help=f"{or_list(catalogue.models())}; `sora-bot models` says what each offers")
     parser.add_argument("--duration", default=None,
                         help=f"seconds, as the model offers: {_per_model(catalogue, 'durations')} "
                              "(default: 4, or the model's shortest)")
@@ -59,60 +79,99 @@ def request_from(args: argparse.Namespace,
                  catalogue: Catalogue = catalogue_.BUILTIN) -> VideoRequest:
     """Options not given take the chosen model's defaults (an unknown model fails later,
     in validation, with the list of models)."""
+    return fill(catalogue, " ".join(args.prompt), args.model, args.duration, args.resolution,
+                args.aspect, args.image)
+
+
+def version() -> str:
     try:
-        duration, resolution, _ = catalogue.model(args.model).defaults()
-    except KeyError:
-        duration, resolution = catalogue_.DEFAULT_DURATION, catalogue_.DEFAULT_RESOLUTION
-    return VideoRequest(prompt=" ".join(args.prompt), model=args.model,
-                        duration=args.duration or duration,
-                        resolution=args.resolution or resolution, aspect=args.aspect,
-                        image_url=args.image)
+        return metadata.version("sora-bot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def build_parser(catalogue: Catalogue = catalogue_.BUILTIN) -> tuple[argparse.ArgumentParser, Any]:
-    parser = argparse.ArgumentParser(prog="sora-bot", description="Make short videos from chat.")
+    parser = argparse.ArgumentParser(
+        prog="sora-bot", formatter_class=_HelpFormatter,
+        description="Make short videos from Discord, Slack or this terminal, within budgets.",
+        epilog="Settings come from the environment and from .env in the current folder "
+               "(see .env.example). `sora-bot COMMAND --help` describes each command.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = sub.add_parser("generate", help="make one video from the terminal")
+    gen = add_command(sub, "generate", "make one video from the terminal; progress on stderr, "
+                      "the MP4's path last on stdout")
     add_request_options(gen, catalogue)
     gen.add_argument("--user", default=None, help="who pays (default: your login name)")
-    gen.add_argument("--team", default="local", help="team to charge (default: local)")
-    gen.add_argument("--out", default=None, help="where to write the MP4")
+    gen.add_argument("--team", default="local", help="team to charge")
+    gen.add_argument("--out", default=None, help="where to write the MP4 (default: in SORA_MEDIA_DIR)")
 
-    models = sub.add_parser("models", help="the video models: durations, resolutions, prices")
+    models = add_command(sub, "models", "the video models: durations, resolutions, prices")
     models.add_argument("--json", action="store_true", help="print a JSON list")
 
-    usage = sub.add_parser("usage", help="spend and budgets per user and team")
-    usage.add_argument("--user")
-    usage.add_argument("--team")
+    usage = add_command(sub, "usage", "spend and budgets per user and team")
+    usage.add_argument("--user", help="only this user")
+    usage.add_argument("--team", help="only this team")
     usage.add_argument("--json", action="store_true", help="print a JSON list")
 
-    quota = sub.add_parser("quota", help="set, clear or show budgets")
+    quota = add_command(sub, "quota", "set, clear or show budgets")
     qsub = quota.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action in ("set", "clear"):
-        q = qsub.add_parser(action, help=f"{action} a budget for a user or a whole team")
+        q = add_command(qsub, action, f"{action} a budget for a user or a whole team")
         q.add_argument("--user", help="a member (within --team, default local)")
         q.add_argument("--team", help="the team (alone: the whole team's budget)")
         if action == "set":
-            q.add_argument("--daily", type=_dollars, default=KEEP, help="dollars per UTC day")
-            q.add_argument("--monthly", type=_dollars, default=KEEP, help="dollars per month")
-    qsub.add_parser("show", help="list budgets")
+            q.add_argument("--daily", type=_dollars, default=KEEP,
+                           help="dollars per UTC day (default: unchanged)")
+            q.add_argument("--monthly", type=_dollars, default=KEEP,
+                           help="dollars per calendar month (default: unchanged)")
+    add_command(qsub, "show", "list the default budgets and every override")
 
-    jobs = sub.add_parser("jobs", help="recent jobs; `jobs release JOB` / `jobs charge JOB` "
-                          "settle a job whose outcome is unknown")
+    jobs = add_command(sub, "jobs", "recent jobs, newest first; `jobs release JOB` or "
+                       "`jobs charge JOB` settles a job whose outcome is unknown")
     jobs.add_argument("action", nargs="?", choices=("release", "charge"),
                       help="release: the service did not make it (the held cost is freed); "
                            "charge: it did (the held cost is spent)")
     jobs.add_argument("job", nargs="?", help="the job id, with release or charge")
-    jobs.add_argument("--json", action="store_true")
-    jobs.add_argument("--limit", type=int, default=20)
+    jobs.add_argument("--json", action="store_true", help="print a JSON list")
+    jobs.add_argument("--limit", type=_positive_count, default=20, help="how many jobs to list")
 
-    sub.add_parser("resume", help="finish every unfinished terminal job, then exit")
+    add_command(sub, "resume", "finish every unfinished terminal job, then exit")
 
-    fake = sub.add_parser("fake-api", help="run the local APIMaster stand-in")
-    fake.add_argument("--port", type=int, default=8123)
-    fake.add_argument("--job-seconds", type=float, default=2.0, help="how long each job takes")
+    fake = add_command(sub, "fake-api", "run the local APIMaster stand-in (test clips, no money)")
+    fake.add_argument("--port", type=_port, default=8123, help="port on 127.0.0.1")
+    fake.add_argument("--job-seconds", type=_seconds, default=2.0, help="how long each job takes")
     return parser, sub
+
+
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number, not {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, zero or more, not {text!r}")
+    return value
 
 
 def _dollars(text: str) -> float:
@@ -120,6 +179,9 @@ def _dollars(text: str) -> float:
         value = float(text.strip().lstrip("$"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount in dollars, e.g. 5 or 2.50") from None
+    if not math.isfinite(value):  # float() reads "inf" and "nan"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite amount; "
+                                         "`quota clear` removes a budget")
     if value < 0:
         raise argparse.ArgumentTypeError("a budget cannot be negative")
     return value
@@ -143,6 +205,13 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(stand_in.NOTICE, file=sys.stderr)
         async with stand_in.open_runtime(settings) as rt:
             return await generate(rt, args)
+    if args.command in ("jobs", "usage") and not settings.db_path.exists():
+        # Opening would create an empty ledger wherever this runs: say where we looked.
+        print(f"No ledger at {settings.db_path}: nothing is recorded there. Run from the folder "
+              "that holds data/, or set SORA_DB.", file=sys.stderr)
+        if args.json:
+            print("[]")
+        return 0
     async with stand_in.open_runtime(settings, calls_api=args.command == "resume") as rt:
         if args.command == "usage":
             return usage(rt, args)
@@ -167,7 +236,7 @@ class TerminalEvents:
         print(f"{job.id}: accepted, {usd(job.cost_micros)} reserved", file=sys.stderr)
 
     async def progress(self, job: Job, progress: Progress) -> None:
-        print(f"{job.id}: {progress.describe()}", file=sys.stderr)
+        print(f"{job.id}: {safe(progress.describe())}", file=sys.stderr)
 
     async def completed(self, job: Job, video: Path) -> None:
         if job.moved_from:
@@ -181,7 +250,7 @@ class TerminalEvents:
         print(video)
 
     async def failed(self, job: Job, error: SoraError) -> None:
-        print(f"error: {error.user_message}", file=sys.stderr)
+        print(f"error: {safe(error.user_message)}", file=sys.stderr)
 
 
 def _terminal_factory(job: Job) -> TerminalEvents:
@@ -197,7 +266,7 @@ async def generate(rt: Runtime, args: argparse.Namespace) -> int:
                                           TerminalEvents(out),
                                           origin={"out": out})
     except SoraError as exc:
-        print(f"error: {exc.user_message}", file=sys.stderr)
+        print(f"error: {safe(exc.user_message)}", file=sys.stderr)
         return 2 if isinstance(exc, InvalidRequest) else 1
     job = await rt.engine.wait(accepted.job.id)
     return 0 if job.status == "delivered" and not job.error else 1
@@ -247,8 +316,9 @@ def usage(rt: Runtime, args: argparse.Namespace) -> int:
     for r in rows:
         left = "no limit" if r["left_today_usd"] is None else f"${r['left_today_usd']:.2f}"
         held = f" (${r['held_usd']:.2f} held: outcome unknown)" if r["held_usd"] else ""
-        print(f"{r['team']}/{r['user']}: spent ${r['spent_usd']:.2f}, reserved ${r['reserved_usd']:.2f}"
-              f"{held}, {r['jobs']} job(s); today ${r['today_usd']:.2f}, left today {left}")
+        print(f"{safe(r['team'])}/{safe(r['user'])}: spent ${r['spent_usd']:.2f}, "
+              f"reserved ${r['reserved_usd']:.2f}{held}, {r['jobs']} job(s); "
+              f"today ${r['today_usd']:.2f}, left today {left}")
     return 0
 
 
@@ -258,7 +328,7 @@ def quota(rt: Runtime, args: argparse.Namespace) -> int:
         print("Defaults: user daily {}, user monthly {}, team daily {}, team monthly {}".format(
             *(_cap(v) for v in (d.user_daily, d.user_monthly, d.team_daily, d.team_monthly))))
         for q in rt.budgets.quotas():
-            who = f"{q['team']}/{q['user']}" if q["user"] else f"{q['team']} (whole team)"
+            who = f"{safe(q['team'])}/{safe(q['user'])}" if q["user"] else f"{safe(q['team'])} (whole team)"
             print(f"{who}: daily {_cap(q['daily_micros'], 'default')}, "
                   f"monthly {_cap(q['monthly_micros'], 'default')}")
         return 0
@@ -269,13 +339,14 @@ def quota(rt: Runtime, args: argparse.Namespace) -> int:
     try:
         if args.action == "set":
             rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly)
-            print(f"Budget set for {team}/{args.user}" if args.user else f"Budget set for team {team}")
+            print(f"Budget set for {safe(team)}/{safe(args.user)}" if args.user
+                  else f"Budget set for team {safe(team)}")
         elif rt.budgets.clear(team, args.user):
             print("Budget cleared; defaults apply again.")
         else:
             print("No budget was set there; defaults apply.")
     except SoraError as exc:
-        print(f"error: {exc.user_message}", file=sys.stderr)
+        print(f"error: {safe(exc.user_message)}", file=sys.stderr)
         return 2
     return 0
 
@@ -342,10 +413,16 @@ def jobs(rt: Runtime, args: argparse.Namespace) -> int:
     if not listed:
         print("No jobs yet.")
     for j in listed:
-        line = (f"{j.id}  {j.status:<10} {usd(j.cost_micros):>7}  {j.requester.team}/{j.requester.user}"
-                f"  {j.request.model} {j.request.duration}s  {j.request.prompt[:50]}")
-        print(line + (f"  ({j.error})" if j.error else ""))
+        print(job_line(j))
     return 0
+
+
+def job_line(j: Job) -> str:
+    """One job as one line; everything stored is shown escaped."""
+    line = (f"{j.id}  {j.status:<10} {usd(j.cost_micros):>7}  {safe(j.requester.team)}/"
+            f"{safe(j.requester.user)}  {j.request.model} {j.request.duration}s  "
+            f"{safe(j.request.prompt[:50])}")
+    return line + (f"  ({safe(j.error)})" if j.error else "")
 
 
 def run_sync(coro: Any) -> int:

@@ -12,16 +12,29 @@ from bot.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_env_example_names_every_setting_and_parses():
-    values = {k: v or "" for k, v in dotenv_values(ROOT / ".env.example").items()}
-    settings = Settings.from_env(values)
-    assert settings.poll_first_delay == 15 and settings.user_daily_usd == 5.0
-    assert settings.user_monthly_usd is None and settings.discord_guild_id is None
+def _example() -> dict[str, str]:
+    """The settings .env.example lists, commented out: `# NAME=default`."""
+    text = (ROOT / ".env.example").read_text()
+    return dict(re.findall(r"^# ?([A-Z][A-Z0-9_]+)=(.*)$", text, flags=re.MULTILINE))
+
+
+def test_env_example_names_every_setting():
+    values = _example()
     source = (ROOT / "bot" / "settings.py").read_text()
     read = {name for name in values if f'"{name}"' in source}
     assert read == set(values), "every .env.example entry is read by Settings.from_env"
     used = set(re.findall(r'r\.\w+\("([A-Z_]+)"', source)) | {"APIMASTER_API_KEY", "SLACK_API_URL"}
-    assert used <= set(values), f"settings missing from .env.example: {used - set(values)}"
+    assert len(used) > 30 and used <= set(values), f"missing from .env.example: {used - set(values)}"
+
+
+def test_copying_env_example_changes_nothing():
+    assert dotenv_values(ROOT / ".env.example") == {}, "every setting in .env.example is commented out"
+    values = _example()
+    keyed = {**values, "APIMASTER_API_KEY": "k"}
+    # The defaults written there are the real ones: uncommenting them all changes nothing either,
+    assert Settings.from_env(keyed) == Settings.from_env({"APIMASTER_API_KEY": "k"})
+    # and without a key a .env holding them keeps the stand-in's own ledger and fast polling.
+    assert Settings.from_env(values, from_file=set(values)) == Settings.from_env({})
 
 
 def test_no_key_means_the_stand_in_with_its_own_ledger():
@@ -50,3 +63,42 @@ def test_bad_settings_name_the_variable(env, message):
 
 def test_slack_api_url_gets_its_trailing_slash():
     assert Settings.from_env({"SLACK_API_URL": "http://127.0.0.1:9/api"}).slack_api_url == "http://127.0.0.1:9/api/"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'verbose'"),
+    ({"APIMASTER_BASE_URL": "not-a-url"}, "APIMASTER_BASE_URL must be a URL starting with http:// or https://"),
+    ({"PUBLIC_BASE_URL": "ftp://example.com"}, "PUBLIC_BASE_URL must be a URL"),
+    ({"SLACK_API_URL": "https://"}, "SLACK_API_URL must be a URL"),
+    ({"DISCORD_API_BASE": "discord.com/api"}, "DISCORD_API_BASE must be a URL"),
+    ({"DISCORD_GATEWAY_URL": "https://gateway.discord.gg"}, "DISCORD_GATEWAY_URL must be a URL starting with ws:// or wss://"),
+    ({"APIMASTER_BASE_URL": "http://host:99999/v1"}, "APIMASTER_BASE_URL must be a URL"),
+    ({"PORT": "0"}, "PORT must be a port number from 1 to 65535, not 0"),
+    ({"PORT": "70000"}, "PORT must be a port number from 1 to 65535"),
+    ({"SORA_PRICES": "sora-2:720p=-0.10"}, "a price must be more than \\$0"),
+    ({"SORA_PRICES": "sora-2:720p=0"}, "a price must be more than \\$0"),
+    ({"SORA_PRICES": "sora-2:720p=nan"}, "a price must be more than \\$0"),
+    ({"SORA_USER_DAILY_USD": "inf"}, "SORA_USER_DAILY_USD must be a finite number"),
+    ({"SORA_TEAM_MONTHLY_USD": "nan"}, "SORA_TEAM_MONTHLY_USD must be a finite number"),
+    ({"SORA_JOB_TIMEOUT": "inf"}, "SORA_JOB_TIMEOUT must be a finite number"),
+])
+def test_each_bad_setting_is_refused_naming_it(env, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings.from_env(env)
+    assert "\n" not in caught.value.user_message
+
+
+def test_good_urls_and_levels_pass():
+    s = Settings.from_env({"LOG_LEVEL": "debug", "APIMASTER_BASE_URL": "http://127.0.0.1:8123/v1/",
+                           "DISCORD_GATEWAY_URL": "wss://gateway.discord.gg", "PORT": "8080"})
+    assert (s.log_level, s.base_url, s.port) == ("DEBUG", "http://127.0.0.1:8123/v1", 8080)
+
+
+def test_no_key_mode_ignores_the_real_services_db_and_timings_from_dot_env():
+    from_file = {"SORA_DB": "data/sora.db", "SORA_POLL_INTERVAL": "4", "SORA_POLL_FIRST_DELAY": "15"}
+    s = Settings.from_env(from_file, from_file=set(from_file))
+    assert (s.db_path, s.poll_first_delay, s.poll_interval) == (Path("data/stand-in.db"), 1.0, 1.0)
+    explicit = Settings.from_env(from_file)  # the same values from the real environment win
+    assert (explicit.db_path, explicit.poll_interval) == (Path("data/sora.db"), 4.0)
+    keyed = Settings.from_env({**from_file, "APIMASTER_API_KEY": "k"}, from_file=set(from_file))
+    assert (keyed.db_path, keyed.poll_interval) == (Path("data/sora.db"), 4.0)

@@ -1,9 +1,11 @@
 """The stand-in speaks both submit forms and serves a real MP4."""
 from __future__ import annotations
 
+import json
+
 import aiohttp
 
-from adapters.stand_in import key_fingerprint, padded_sample, sample_mp4
+from adapters.stand_in import StandInState, key_fingerprint, padded_sample, running, sample_mp4
 from tests.conftest import TEST_KEY
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
@@ -58,3 +60,23 @@ async def test_catalogue_rules_and_the_gone_switch(stand_in):
             seen = await resp.json()
     assert len(seen) == 5 and {r["key"] for r in seen} == {key_fingerprint(f"Bearer {TEST_KEY}")}
     assert TEST_KEY not in str(seen)
+
+
+async def test_a_remembering_stand_in_knows_tasks_made_before_a_restart(tmp_path):
+    path = tmp_path / "stand-in-tasks.json"
+    async with running(StandInState.remembering(path, job_seconds=0.0)) as base, aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/videos/generations", json={"prompt": "a fox"}) as resp:
+            task_id = (await resp.json())["data"][0]["task_id"]
+    assert path.exists()
+    async with running(StandInState.remembering(path)) as base, aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/videos/{task_id}") as resp:
+            assert resp.status == 200 and (await resp.json())["status"] == "completed"
+        async with http.post(f"{base}/videos/generations", json={"prompt": "a hare"}) as resp:
+            second = (await resp.json())["data"][0]["task_id"]
+    assert {t["id"] for t in json.loads(path.read_text())} == {task_id, second}
+
+
+async def test_an_unreadable_task_file_starts_afresh(tmp_path):
+    path = tmp_path / "stand-in-tasks.json"
+    path.write_text("{not json")
+    assert StandInState.remembering(path).tasks == {}

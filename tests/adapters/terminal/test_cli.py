@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from adapters.stand_in import sample_mp4
+from adapters.terminal import cli
 
 KEY = "sk-cli-SECRET-2b9e"
 SORA_BOT = [sys.executable, "-m", "adapters.main"]
@@ -41,11 +42,10 @@ class FakeApi:
             return json.loads(resp.read())
 
 
-@pytest.fixture
-def fake_api(tmp_path: Path) -> Iterator[FakeApi]:
+def _start_fake_api(folder: Path) -> Iterator[FakeApi]:
     port = _free_port()
     proc = subprocess.Popen([*SORA_BOT, "fake-api", "--port", str(port), "--job-seconds", "0.5"],
-                            cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, text=True)
+                            cwd=folder, env=_env(folder), stdout=subprocess.PIPE, text=True)
     try:
         assert "listening" in proc.stdout.readline()
         api = FakeApi(port)
@@ -54,6 +54,17 @@ def fake_api(tmp_path: Path) -> Iterator[FakeApi]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+def fake_api(tmp_path: Path) -> Iterator[FakeApi]:
+    yield from _start_fake_api(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_fake_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeApi]:
+    """One stand-in process for tests that only check nothing reaches it."""
+    yield from _start_fake_api(tmp_path_factory.mktemp("fake-api"))
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -244,6 +255,8 @@ def test_chat_adapters_refuse_to_start_without_a_key(tmp_path):
 def test_run_stops_cleanly_on_sigterm(tmp_path):
     proc = subprocess.Popen([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path), text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    assert first.startswith("Ledger: ") and str(tmp_path / "sora.db") in first  # said once, absolute
     assert "stand-in" in proc.stdout.readline()  # up and waiting for a prompt
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=15)
@@ -258,3 +271,182 @@ def test_settings_come_from_dot_env_in_the_working_directory(tmp_path):
     assert refused.returncode == 1 and "left of $1.00" in refused.stderr
     env["SORA_USER_DAILY_USD"] = "2.00"  # the real environment wins
     assert sora(tmp_path, "generate", "x", "--duration", "16", env=env).returncode == 0
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("LOG_LEVEL", "verbose", "LOG_LEVEL must be one of"),
+    ("APIMASTER_BASE_URL", "not-a-url", "APIMASTER_BASE_URL must be a URL"),
+    ("SORA_PRICES", "sora-2:720p=-0.08", "SORA_PRICES entry"),
+    ("SORA_USER_DAILY_USD", "inf", "SORA_USER_DAILY_USD must be a finite number"),
+    ("SORA_DB", "{blocker}/sora.db", "SORA_DB: "),
+    ("SORA_MEDIA_DIR", "{blocker}/videos", "SORA_MEDIA_DIR: "),
+])
+def test_each_bad_setting_is_one_line_and_nothing_is_sent(tmp_path, shared_fake_api, setting, value,
+                                                         message):
+    fake_api = shared_fake_api
+    seen = fake_api.set()["requests"]
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
+    env[setting] = value.format(blocker=blocker)
+    done = sora(tmp_path, "generate", "a paid video", env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {message}") and len(done.stderr.splitlines()) == 1
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert fake_api.set()["requests"] == seen
+
+
+def test_run_with_port_in_use_names_port(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path, PORT=str(port)),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr == f"error: PORT {port} is already in use by another program; stop it or choose another PORT.\n"
+
+
+def test_fake_api_port_in_use_or_out_of_range(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = sora(tmp_path, "fake-api", "--port", str(port), env=_env(tmp_path), timeout=30)
+    assert done.returncode == 2 and done.stderr.startswith(f"error: --port {port} is already in use")
+    done = sora(tmp_path, "fake-api", "--port", "70000", env=_env(tmp_path), timeout=30)
+    assert done.returncode == 2 and "argument --port: must be from 1 to 65535" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["quota", "set", "--user", "ann", "--daily", "inf"], "argument --daily: 'inf' is not a finite amount"),
+    (["quota", "set", "--user", "ann", "--monthly", "nan"], "argument --monthly: 'nan' is not a finite amount"),
+    (["jobs", "--limit", "0"], "argument --limit: must be 1 or more, not 0"),
+    (["jobs", "--limit", "-3"], "argument --limit: must be 1 or more, not -3"),
+    (["fake-api", "--job-seconds", "inf"], "argument --job-seconds: must be a finite number"),
+])
+def test_bad_arguments_are_named(args, message, capsys):
+    parser, _ = cli.build_parser()
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(args)
+    assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def _help(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    parser, _ = cli.build_parser()
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args([*args, "--help"])
+    assert exited.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_shows_descriptions_and_defaults(capsys):
+    shown = _help(capsys, "jobs")
+    assert "Recent jobs, newest first;" in shown and "(default: 20)" in shown
+    generate = _help(capsys, "generate")
+    assert "(default: sora-2)" in generate and "(default: local)" in generate
+    assert "(default: 8123)" in _help(capsys, "fake-api")
+    quota = _help(capsys, "quota", "set")
+    assert "(default: unchanged)" in quota and "KEEP" not in quota
+    assert "Settings come from the environment and from .env" in _help(capsys)
+
+
+def test_version(tmp_path):
+    version = sora(tmp_path, "--version", env=_env(tmp_path), timeout=30)
+    assert version.returncode == 0 and version.stdout.startswith("sora-bot ")
+
+
+def test_jobs_from_another_folder_does_not_make_an_empty_ledger(tmp_path):
+    env = _env(tmp_path)
+    del env["SORA_DB"]  # the default, data/... under the current folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = sora(elsewhere, "jobs", env=env, timeout=30)
+    assert done.returncode == 0
+    assert f"No ledger at {elsewhere / 'data' / 'stand-in.db'}" in done.stderr
+    assert not (elsewhere / "data").exists()
+
+
+def test_run_with_no_terminal_serves_healthz_until_sigterm(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen([*SORA_BOT, "run"], cwd=tmp_path, env=_env(tmp_path, PORT=str(port)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    assert json.loads(resp.read()) == {"ok": True}
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "/healthz never answered"
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        out, err = proc.communicate(timeout=15)
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "sora>" not in out
+    said = [line for line in err.splitlines() if "no terminal" in line]
+    assert len(said) == 1 and "DISCORD_TOKEN" in said[0] and f"port {port}" in said[0]
+    assert f"Ledger: {tmp_path / 'sora.db'}" in err
+
+
+def test_no_key_job_killed_after_submitting_is_delivered_by_resume(tmp_path):
+    # No APIMASTER_API_KEY: the stand-in runs inside each process. A short lease, so the
+    # dead process's claim on the job runs out quickly.
+    env = _env(tmp_path, SORA_LEASE_SECONDS="1")
+    proc = subprocess.Popen([*SORA_BOT, "generate", "a slow tide", "--out", "tide.mp4"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while _status(tmp_path) != "submitted":
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert not (tmp_path / "tide.mp4").exists()
+    remembered = json.loads((tmp_path / "stand-in-tasks.json").read_text())
+    assert len(remembered) == 1
+    time.sleep(1.1)
+    done = sora(tmp_path, "resume", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "404" not in done.stderr
+    assert (tmp_path / "tide.mp4").read_bytes() == sample_mp4()
+    assert _status(tmp_path) == "delivered"
+    assert len(json.loads((tmp_path / "stand-in-tasks.json").read_text())) == 1  # not resubmitted
+
+
+@pytest.mark.parametrize("uncomment", [False, True], ids=["copied", "all-uncommented"])
+def test_env_example_as_dot_env_keeps_the_no_key_mode_fast(tmp_path, uncomment):
+    example = (ROOT / ".env.example").read_text()
+    if uncomment:  # a .env written for the real service: 15 s first poll, data/sora.db
+        example = "\n".join(line[2:] if line[2:3].isupper() and "=" in line else line
+                            for line in example.splitlines())
+    assert ("\nSORA_POLL_FIRST_DELAY=15\n" in example) == uncomment
+    (tmp_path / ".env").write_text(example)
+    env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("SORA_")}
+    started = time.monotonic()
+    done = sora(tmp_path, "generate", "a quick test", "--out", "quick.mp4", env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 15
+    assert (tmp_path / "data" / "stand-in.db").exists() and not (tmp_path / "data" / "sora.db").exists()
+    noted = [line for line in done.stderr.splitlines() if line.startswith("Note: ")]
+    assert len(noted) == uncomment and (not noted or "SORA_DB" in noted[0])
+
+
+def test_generate_says_each_retry_while_the_api_is_unreachable(tmp_path):
+    env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=f"http://127.0.0.1:{_free_port()}/v1",
+               SORA_MAX_RETRIES="3")
+    done = sora(tmp_path, "generate", "a cat", env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    retries = [line for line in lines if line.startswith("APIMaster unreachable, retry ")]
+    assert [line.split(",")[1].split(" in ")[0] for line in retries] == [" retry 1", " retry 2", " retry 3"]
+    assert all(line.endswith(" s") for line in retries)
+    assert lines[-1] == "error: The video service could not be reached."

@@ -1,0 +1,41 @@
+"""The console's reading of lines, in process (the pty tests cover a real terminal)."""
+from __future__ import annotations
+
+import io
+
+from adapters.terminal import console
+from bot.models import Requester, VideoRequest
+
+
+async def _session(runtime, typed: str) -> str:
+    out = io.StringIO()
+    assert await console.serve(runtime, stdin=io.StringIO(typed), out=out) == 0
+    return out.getvalue()
+
+
+async def test_commands_in_any_case_and_escapes_never_become_prompts(runtime):
+    shown = await _session(runtime, "HELP\nHelp\n\x1b[A\n\x1b]0;pwned\x07 a cat\nJOBS\nQuit\nnever read\n")
+    assert shown.count("Commands: help, usage, jobs, quit") == 3  # once at start, twice asked
+    assert shown.count("control characters (an arrow key?), so nothing was sent") == 2
+    assert "No jobs yet." in shown
+    assert runtime.engine.jobs() == [] and not runtime.store.totals()
+
+
+async def test_one_line_the_slack_grammar_and_one_line_errors(runtime):
+    shown = await _session(runtime, "a dog's day at the beach --pro --portrait\n"
+                                    "a cat --flux\na cat --duration\n")
+    [job] = runtime.engine.jobs()
+    assert (job.request.prompt, job.request.model, job.request.aspect) == (
+        "a dog's day at the beach", "sora-2-pro", "9:16")
+    assert job.status == "delivered" and f"[{job.id}] done: " in shown
+    errors = [line for line in shown.splitlines() if "--flux" in line or "needs a value" in line]
+    assert len(errors) == 2 and errors[0].startswith("Unknown option --flux.")
+
+
+async def test_stored_control_characters_are_shown_escaped(runtime):
+    requester = Requester("console", "local", "ann")
+    await runtime.engine.submit(VideoRequest(prompt="red \x1b[31mfox\x1b]0;title\x07"), requester,
+                                console.ConsoleEvents(console.Screen(io.StringIO())))
+    shown = await _session(runtime, "jobs\n")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "red \\x1b[31mfox\\x1b]0;title\\x07" in shown
