@@ -18,12 +18,13 @@ from typing import Any
 from bot.budgets import Budgets
 from bot.errors import (
     DeliveryFailed, GenerationFailed, InvalidRequest, JobTimeout, ModelUnavailable,
-    OutcomeUnknown, QuotaExceeded, SoraError,
+    OutcomeUnknown, QuotaExceeded, SoraError, Unfetched,
 )
 from bot.events import JobEvents
 from bot.leases import Leases
 from bot.logs import Scrubber
-from bot.models import Job, Progress, Requester, Stage, VideoRequest, usd
+from bot.fetching import clamp
+from bot.models import Job, JobStatus, Progress, Requester, Stage, VideoRequest, usd
 from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
@@ -124,9 +125,9 @@ class JobEngine:
         job = self.job(job_id)
         if job is None or (team is not None and job.requester.team != team):
             raise InvalidRequest(f"There is no job {job_id} here.")
-        if job.status != "unknown":
+        if job.status not in ("unknown", "unfetched"):
             raise InvalidRequest(f"Job {job_id} is {job.status}; only a job whose outcome is "
-                                 "unknown can be released or charged.")
+                                 "unknown, or a video not fetched, can be released or charged.")
         note = ("Charged by an admin: the service made it." if charge
                 else "Released by an admin: the service did not make it.")
         self.store.settle(job_id, "spent" if charge else "released",
@@ -174,6 +175,8 @@ class JobEngine:
                 raise OutcomeUnknown(usd(job.cost_micros))
             if job.status in ("waiting", "submitted"):
                 await self._generate(job, events)
+            if job.status == "unfetched":
+                await self._fetch(job, events, None)
             if job.status == "downloaded":
                 await self._deliver(job, events)
         except asyncio.CancelledError:
@@ -181,7 +184,11 @@ class JobEngine:
         except OutcomeUnknown as exc:
             log.warning("Job %s: the submit's outcome is unknown; %s stays held", job.id,
                         usd(job.cost_micros), exc_info=exc.__cause__ is not None)
-            await self._hold(job, events, exc)
+            await self._hold(job, events, exc, "unknown")
+        except Unfetched as exc:
+            log.warning("Job %s: made but not fetched; %s stays held", job.id,
+                        usd(job.cost_micros), exc_info=exc.__cause__)
+            await self._hold(job, events, exc, "unfetched")
         except SoraError as exc:
             log.info("Job %s failed: %s", job.id, type(exc).__name__, exc_info=exc.retryable)
             await self._fail(job, events, exc)
@@ -208,12 +215,24 @@ class JobEngine:
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
             url = await self._poll(job, events, deadline, first=fresh)
-            await events.progress(job, Progress("downloading", 100))
-            assert job.task_id is not None
-            path = self.settings.media_dir / f"{job.id}.mp4"
-            # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
-            await self.clients.for_model(job.request.model).download(job.task_id, url, path)
-            self._update(job, status="downloaded", video_path=str(path), progress=100)
+            await self._fetch(job, events, url)
+
+    async def _fetch(self, job: Job, events: _Throttled, url: str | None) -> None:
+        """Download the finished video. It was made, and paid for, upstream: when it cannot
+        be fetched or saved now (deadline, size cap, not a video, a full disk), its cost stays
+        held and the next resume tries again at the service's /content address."""
+        await events.progress(job, Progress("downloading", 100))
+        assert job.task_id is not None
+        path = self.settings.media_dir / f"{job.id}.mp4"
+        # By the job's deadline; a job resumed past it gets one short window of its own.
+        deadline = max(job.deadline or 0.0, time.time() + self.settings.http_timeout)
+        try:
+            await self.clients.for_model(job.request.model).download(job.task_id, url, path, deadline)
+        except (SoraError, OSError) as exc:
+            reason = (exc.user_message if isinstance(exc, SoraError)
+                      else "the bot's media folder could not be written")
+            raise Unfetched(usd(job.cost_micros), reason) from exc
+        self._update(job, status="downloaded", video_path=str(path), progress=100)
 
     async def _submit(self, job: Job, deadline: float) -> str:
         """Submit to the model's provider. Only a definite "model not found" (no task made)
@@ -262,9 +281,10 @@ class JobEngine:
         eta = FinishEstimate()
         while True:
             if delay:
-                if time.time() + delay >= deadline:
+                remaining = deadline - time.time()
+                if remaining <= 0:
                     raise JobTimeout()
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(delay, remaining))  # the last poll is at the deadline
             delay = self.settings.poll_interval
             try:
                 client = self.clients.for_model(job.request.model)
@@ -282,7 +302,9 @@ class JobEngine:
             job.progress = state.progress
             stage: Stage = "in_progress" if state.status == "in_progress" else "queued"
             await events.progress(job, Progress(stage, state.progress))
-            delay = state.poll_after or delay
+            # A hint is honoured within bounds: 1 ms would poll thousands of times.
+            delay = clamp(state.poll_after, self.settings.poll_interval / 4,
+                          self.settings.hint_ceiling) or delay
             # Poll again just after the predicted finish when it comes before the next
             # regular poll: the video arrives sooner, at no more requests.
             remaining = eta.remaining(state.progress, time.monotonic())
@@ -312,10 +334,12 @@ class JobEngine:
         job.status, job.error = "failed", error.user_message
         await self._tell_failure(job, events, error)
 
-    async def _hold(self, job: Job, events: _Throttled, error: SoraError) -> None:
-        """The cost stays reserved; only an admin settles it (`settle_unknown`)."""
+    async def _hold(self, job: Job, events: _Throttled, error: SoraError,
+                    status: JobStatus) -> None:
+        """The cost stays reserved: an admin settles it (`settle_unknown`), or, for a video
+        not yet fetched, a later fetch does."""
         error.user_message = self.scrub(error.user_message)
-        self._update(job, status="unknown", error=error.user_message)
+        self._update(job, status=status, error=error.user_message)
         await self._tell_failure(job, events, error)
 
     async def _tell_failure(self, job: Job, events: _Throttled, error: SoraError) -> None:

@@ -51,6 +51,10 @@ class Settings:
     max_jobs_per_user: int = 2
     max_concurrent_jobs: int = 20
     max_parallel_downloads: int = 8
+    #: A download larger than this is not accepted as a video (an endless body fills no disk).
+    max_video_bytes: int = 200_000_000
+    #: Hosts (besides the provider's own and public ones) that download links may name.
+    download_hosts: frozenset[str] = frozenset()
     api_requests_per_second: float = 10.0
     max_prompt_chars: int = 4000
     # Budgets in dollars; None means no limit
@@ -91,6 +95,11 @@ class Settings:
     def uses_stand_in(self) -> bool:
         """No key: run against the local APIMaster stand-in (test clips, nothing charged)."""
         return not self.api_key
+
+    @property
+    def hint_ceiling(self) -> float:
+        """The longest wait a server's hint (Retry-After, a poll hint) may ask of us."""
+        return max(1.0, 10 * self.poll_interval)
 
     def secrets(self) -> list[str]:
         """Every credential the bot holds: scrubbed from anything a person, a log or the
@@ -139,6 +148,9 @@ class Settings:
             max_jobs_per_user=r.whole("SORA_MAX_JOBS_PER_USER", d.max_jobs_per_user),
             max_concurrent_jobs=r.whole("SORA_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs),
             max_parallel_downloads=r.whole("SORA_MAX_DOWNLOADS", d.max_parallel_downloads),
+            max_video_bytes=r.whole("SORA_MAX_VIDEO_BYTES", d.max_video_bytes),
+            download_hosts=frozenset(h.strip().lower() for h in
+                                     (r.text("SORA_DOWNLOAD_HOSTS") or "").split(",") if h.strip()),
             api_requests_per_second=r.seconds("SORA_API_RPS", d.api_requests_per_second),
             max_prompt_chars=r.whole("SORA_MAX_PROMPT_CHARS", d.max_prompt_chars),
             user_daily_usd=r.money("SORA_USER_DAILY_USD", d.user_daily_usd),

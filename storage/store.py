@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from storage.migrations import migrate
 
-UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded")
+UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded", "unfetched")
 Reserved = Literal["reserved", "refused", "duplicate_source", "duplicate_request"]
 Moved = Literal["moved", "refused", "settled"]
 
