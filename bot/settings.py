@@ -71,6 +71,12 @@ class Settings:
     public_base_url: str | None = None
     public_link_ttl: float = 3600.0
     port: int = 3000
+    # Admin console (the web dashboard)
+    admin_link_ttl: float = 600.0
+    admin_session_ttl: float = 8 * 3600.0  # a working day
+    metrics_token: str = field(default="", repr=False)
+    alert_channel_discord: str | None = None
+    alert_channel_slack: str | None = None
     # Logging
     log_level: str = "INFO"
 
@@ -136,6 +142,11 @@ class Settings:
             public_base_url=(r.text("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             public_link_ttl=r.seconds("PUBLIC_LINK_TTL", d.public_link_ttl),
             port=r.whole("PORT", d.port),
+            admin_link_ttl=r.seconds("ADMIN_LINK_TTL", d.admin_link_ttl),
+            admin_session_ttl=r.seconds("ADMIN_SESSION_TTL", d.admin_session_ttl),
+            metrics_token=r.text("METRICS_TOKEN") or "",
+            alert_channel_discord=r.text("SORA_ALERT_CHANNEL_DISCORD"),
+            alert_channel_slack=r.text("SORA_ALERT_CHANNEL_SLACK"),
             log_level=(r.text("LOG_LEVEL") or d.log_level).upper(),
         )
 

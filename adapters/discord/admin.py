@@ -34,7 +34,8 @@ class Quota(commands.GroupCog, group_name="sora-quota",
                    daily: Dollars | None = None, monthly: Dollars | None = None) -> None:
         self.chat.budgets.set(str(interaction.guild_id), str(member.id) if member else None,
                               daily=KEEP if daily is None else daily,
-                              monthly=KEEP if monthly is None else monthly)
+                              monthly=KEEP if monthly is None else monthly,
+                              by=str(interaction.user.id), via="discord")
         parts = [f"{name} {usd(to_micros(value))}" for name, value in
                  (("daily", daily), ("monthly", monthly)) if value is not None]
         await interaction.response.send_message(
@@ -44,7 +45,8 @@ class Quota(commands.GroupCog, group_name="sora-quota",
     @app_commands.describe(member="A member (leave out for the whole server)")
     @server_admin
     async def clear(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
-        removed = self.chat.budgets.clear(str(interaction.guild_id), str(member.id) if member else None)
+        removed = self.chat.budgets.clear(str(interaction.guild_id), str(member.id) if member else None,
+                                          by=str(interaction.user.id), via="discord")
         text = "cleared; the defaults apply again" if removed else "had no override; nothing changed"
         await interaction.response.send_message(f"Budget for {_who(member)} {text}.", ephemeral=True)
 

@@ -39,10 +39,10 @@ async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, us
     q = parse_quota(args)
     who = MARKUP.mention(q.user) if q.user else "the whole workspace"
     if q.action == "set":
-        ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly)
+        ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly, by=user_id, via="slack")
         return f"Budget for {who} updated.\n" + ctx.chat.budgets_text(team, MARKUP, "workspace", q.user or "")
     if q.action == "clear":
-        gone = ctx.chat.budgets.clear(team, q.user)
+        gone = ctx.chat.budgets.clear(team, q.user, by=user_id, via="slack")
         return (f"Budget override for {who} removed; the defaults apply again." if gone
                 else f"{who} had no budget override.")
     return ctx.chat.budgets_text(team, MARKUP, "workspace", q.user)

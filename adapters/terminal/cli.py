@@ -220,9 +220,10 @@ def quota(rt: Runtime, args: argparse.Namespace) -> int:
     team = args.team or "local"
     try:
         if args.action == "set":
-            rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly)
+            rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly,
+                           by=default_user(), via=PLATFORM)
             print(f"Budget set for {team}/{args.user}" if args.user else f"Budget set for team {team}")
-        elif rt.budgets.clear(team, args.user):
+        elif rt.budgets.clear(team, args.user, by=default_user(), via=PLATFORM):
             print("Budget cleared; defaults apply again.")
         else:
             print("No budget was set there; defaults apply.")
