@@ -41,6 +41,8 @@ class LinkRefused(SoraError):
 @dataclass(frozen=True)
 class Session:
     team: str
+    #: Who asked for the link that opened it (login name or member id), for the audit log.
+    actor: str
     #: The cookie value: shown to the browser only, never logged or stored.
     id: str = field(repr=False)
     csrf: str = field(repr=False)
@@ -67,51 +69,55 @@ class AdminLinks:
 
     # -- links -----------------------------------------------------------------------------
 
-    def issue(self, team: str, ttl: float | None = None) -> str:
-        """A URL that signs its first visitor in to `team`'s dashboard, until it expires."""
+    def issue(self, team: str, ttl: float | None = None, *, by: str) -> str:
+        """A URL that signs its first visitor in to `team`'s dashboard, until it expires.
+        `by`: who asked for it; changes made in the session are audited under that name."""
         ttl = self.settings.admin_link_ttl if ttl is None else ttl
         expires = int(self.clock() + ttl)
-        payload = f"{secrets.token_urlsafe(12)}.{_b64(team.encode())}.{expires}"
+        payload = (f"{secrets.token_urlsafe(12)}.{_b64(team.encode())}.{_b64(by.encode())}"
+                   f".{expires}")
         log.info("Issued a sign-in link for team %s, valid %d s", team, ttl)
         return f"{base_url(self.settings)}{LOGIN_PATH}{payload}.{self._sign('link', payload)}"
 
-    def redeem(self, token: str) -> str:
-        """The team a link signs in to; it cannot be used again. Raises LinkRefused."""
+    def redeem(self, token: str) -> tuple[str, str]:
+        """(team, who asked) of a link, which cannot be used again. Raises LinkRefused."""
         try:
-            link_id, team_b64, expires, signature = token.split(".")
-            payload = f"{link_id}.{team_b64}.{expires}"
+            link_id, team_b64, by_b64, expires, signature = token.split(".")
+            payload = f"{link_id}.{team_b64}.{by_b64}.{expires}"
             if not hmac.compare_digest(signature, self._sign("link", payload)):
                 raise ValueError("bad signature")
-            team = base64.urlsafe_b64decode(team_b64 + "=" * (-len(team_b64) % 4)).decode()
+            team, by = _unb64(team_b64), _unb64(by_b64)
             if int(expires) < self.clock():
                 raise ValueError("expired")
-        except ValueError as exc:
+        except ValueError as exc:  # UnicodeDecodeError and binascii.Error are ValueErrors
             log.info("Refused a sign-in link: %s", exc)  # the reason, never the token
             raise LinkRefused() from None
         if not self.store.use_link(link_id, team, iso(dt.datetime.now(dt.UTC))):
             log.warning("Refused a sign-in link for team %s: already used", team)
             raise LinkRefused()
-        return team
+        return team, by
 
     # -- sessions --------------------------------------------------------------------------
 
-    def open_session(self, team: str) -> Session:
+    def open_session(self, team: str, actor: str) -> Session:
         now = self.clock()
         self.store.purge_sessions(now)
         session_id = secrets.token_urlsafe(32)
         expires = now + self.settings.admin_session_ttl
-        self.store.open_session(_hash(session_id), team, expires, iso(dt.datetime.now(dt.UTC)))
+        self.store.open_session(_hash(session_id), team, actor, expires,
+                                iso(dt.datetime.now(dt.UTC)))
         log.info("Opened a dashboard session for team %s", team)
-        return Session(team, session_id, self._sign("csrf", session_id), expires)
+        return Session(team, actor, session_id, self._sign("csrf", session_id), expires)
 
     def session(self, session_id: str | None) -> Session | None:
         """The live session with this id, or None."""
         if not session_id:
             return None
-        team = self.store.session_team(_hash(session_id), self.clock())
-        if team is None:
+        row = self.store.session_row(_hash(session_id), self.clock())
+        if row is None:
             return None
-        return Session(team, session_id, self._sign("csrf", session_id))
+        team, actor, expires = row
+        return Session(team, actor, session_id, self._sign("csrf", session_id), expires)
 
     def close_session(self, session_id: str) -> None:
         self.store.close_session(_hash(session_id))
@@ -151,6 +157,10 @@ def _load_or_create_key(path: Path) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> str:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
 
 
 def _hash(session_id: str) -> str:

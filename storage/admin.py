@@ -73,14 +73,15 @@ class AdminStore:
             return False
         return True
 
-    def open_session(self, id_hash: str, team: str, expires_at: float, now: str) -> None:
-        self.db.execute("INSERT INTO admin_sessions (id_hash, team, created_at, expires_at) "
-                        "VALUES (?, ?, ?, ?)", [id_hash, team, now, expires_at])
+    def open_session(self, id_hash: str, team: str, actor: str, expires_at: float, now: str) -> None:
+        self.db.execute("INSERT INTO admin_sessions (id_hash, team, actor, created_at, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?)", [id_hash, team, actor, now, expires_at])
 
-    def session_team(self, id_hash: str, now: float) -> str | None:
-        row = self.db.execute("SELECT team FROM admin_sessions WHERE id_hash = ? AND expires_at > ?",
-                              [id_hash, now]).fetchone()
-        return row[0] if row else None
+    def session_row(self, id_hash: str, now: float) -> tuple[str, str, float] | None:
+        """(team, actor, expires_at) of a live session."""
+        row = self.db.execute("SELECT team, actor, expires_at FROM admin_sessions "
+                              "WHERE id_hash = ? AND expires_at > ?", [id_hash, now]).fetchone()
+        return (row[0], row[1] or "", row[2]) if row else None
 
     def close_session(self, id_hash: str) -> None:
         self.db.execute("DELETE FROM admin_sessions WHERE id_hash = ?", [id_hash])

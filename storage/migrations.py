@@ -47,7 +47,7 @@ def m003_admin_console(db: Database) -> None:
     db["audit_log"].create_index(["team", "created_at"])
     db["admin_links_used"].create({"link_id": str, "team": str, "used_at": str}, pk="link_id")
     db["admin_sessions"].create({
-        "id_hash": str, "team": str, "created_at": str, "expires_at": float,
+        "id_hash": str, "team": str, "actor": str, "created_at": str, "expires_at": float,
     }, pk="id_hash", not_null={"team", "expires_at"})
     db["alerts_sent"].create({"key": str, "team": str, "user": str, "sent_at": str}, pk="key")
 

@@ -1,4 +1,5 @@
-"""`/sora quota set|clear|show`: budgets per member or for the whole workspace, for admins."""
+"""`/sora quota set|clear|show`: budgets per member or for the whole workspace, and
+`/sora admin`: a sign-in link to the workspace's dashboard; both for admins."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ from adapters.slack.markup import MARKUP, slack_error
 log = logging.getLogger(__name__)
 
 NOT_ADMIN = ("Only workspace admins and owners (or members listed in SLACK_ADMIN_USER_IDS) "
-             "can change or view budgets. `/sora usage` shows your own.")
+             "can change or view budgets or open the dashboard. `/sora usage` shows your own.")
 
 
 async def is_admin(ctx: SlackContext, client: AsyncWebClient, user_id: str) -> bool:
@@ -46,3 +47,13 @@ async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, us
         return (f"Budget override for {who} removed; the defaults apply again." if gone
                 else f"{who} had no budget override.")
     return ctx.chat.budgets_text(team, MARKUP, "workspace", q.user)
+
+
+async def admin_link_command(ctx: SlackContext, client: AsyncWebClient, team: str, user_id: str) -> str:
+    """`/sora admin`: a one-time sign-in link, answered privately."""
+    if not await is_admin(ctx, client, user_id):
+        log.info("Refused a dashboard link to non-admin %s/%s", team, user_id)
+        return NOT_ADMIN
+    url = ctx.chat.admin_link(team, by=user_id)
+    ttl = ctx.settings.admin_link_ttl
+    return f"Your dashboard sign-in link (works once, for {ttl / 60:g} minutes; do not share it):\n{url}"

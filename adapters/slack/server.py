@@ -13,7 +13,8 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack.app import build_app, build_context
 from adapters.slack.context import SlackContext
 from adapters.slack.jobs import events_for
-from adapters.slack.markup import slack_error
+from adapters.slack.markup import MARKUP, slack_error
+from bot.alerts import Alert
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
@@ -91,9 +92,15 @@ class SlackService:
             log.info("Slack Socket Mode connected")
         if not s.public_base_url:
             log.warning("PUBLIC_BASE_URL is not set: image-to-video by reaction is off")
+        self.ctx.chat.budgets.alerts.register("slack", self.post_alert)
         await self.ctx.chat.attach("slack", lambda job: events_for(self.ctx, job))
 
+    async def post_alert(self, channel: str, alert: Alert) -> None:
+        """A budget alert, in the admin channel (SORA_ALERT_CHANNEL_SLACK)."""
+        await self.ctx.client.chat_postMessage(channel=channel, text=alert.text(MARKUP))
+
     async def stop(self) -> None:
+        self.ctx.chat.budgets.alerts.unregister("slack")
         if self.socket is not None:
             await self.socket.close_async()
         if self.runner is not None:

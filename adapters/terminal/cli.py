@@ -1,5 +1,5 @@
 """The `sora-bot` commands that need no chat platform: generate, usage, quota, jobs, resume,
-fake-api. `adapters.main` adds `run` and is the console script's entry point."""
+fake-api, admin-link, dashboard. `adapters.main` adds `run` and is the console script's entry point."""
 from __future__ import annotations
 
 import argparse
@@ -76,10 +76,29 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
 
     sub.add_parser("resume", help="finish every unfinished terminal job, then exit")
 
+    link = sub.add_parser("admin-link", help="print a one-time sign-in link to the dashboard")
+    link.add_argument("--team", default="local", help="the team it shows (default: local)")
+    link.add_argument("--ttl", type=_seconds, default=None,
+                      help="seconds the link works (default ADMIN_LINK_TTL, 600)")
+
+    web = sub.add_parser("dashboard", help="run the admin dashboard alone")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=None, help="port (default PORT, 3000)")
+
     fake = sub.add_parser("fake-api", help="run the local APIMaster stand-in")
     fake.add_argument("--port", type=int, default=8123)
     fake.add_argument("--job-seconds", type=float, default=2.0, help="how long each job takes")
     return parser, sub
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 7 * 86400:
+        raise argparse.ArgumentTypeError("a link lives between 1 second and 7 days")
+    return value
 
 
 def _dollars(text: str) -> float:
@@ -107,7 +126,15 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(stand_in.NOTICE, file=sys.stderr)
         async with stand_in.open_runtime(settings) as rt:
             return await generate(rt, args)
+    if args.command == "dashboard":
+        from adapters import dashboard  # the web server, only for the command that runs it
+
+        async with stand_in.open_runtime(settings) as rt:
+            await dashboard.serve(rt, args.host, args.port)
+        return 0
     async with stand_in.open_runtime(settings, calls_api=args.command == "resume") as rt:
+        if args.command == "admin-link":
+            return admin_link(rt, args)
         if args.command == "usage":
             return usage(rt, args)
         if args.command == "quota":
@@ -230,6 +257,15 @@ def quota(rt: Runtime, args: argparse.Namespace) -> int:
     except SoraError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
         return 2
+    return 0
+
+
+def admin_link(rt: Runtime, args: argparse.Namespace) -> int:
+    """The link goes on the last line, alone, so scripts can take it with `tail -1`."""
+    url = rt.chat.links.issue(args.team, args.ttl, by=default_user())
+    ttl = rt.settings.admin_link_ttl if args.ttl is None else args.ttl
+    print(f"Sign-in link for team {args.team}; it works once, for {ttl:g} seconds:")
+    print(url)
     return 0
 
 
