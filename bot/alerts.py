@@ -57,8 +57,8 @@ class Alert:
         whose = f"{markup.mention(self.user)}'s" if self.user else "The team's"
         money = f"{usd(self.used)} of {usd(self.limit)}"
         if self.refused_cost is not None:
-            what = (f"{whose} {self.cap} budget is used up ({money}): a {usd(self.refused_cost)} "
-                    f"video was refused.")
+            what = (f"{whose} {self.cap} budget has {usd(max(0, self.limit - self.used))} left "
+                    f"of {usd(self.limit)}: a {usd(self.refused_cost)} video was refused.")
         elif self.threshold >= 100:
             what = f"{whose} {self.cap} budget is used up ({money})."
         else:
