@@ -63,7 +63,7 @@ def bars(items: Sequence[tuple[str, int]], *, width: int = 460, title: str = "")
 def meter(used: int, cap: int | None, *, width: int = 300) -> str:
     """A progress bar of spend against a cap: amber from 80%, red at 100%."""
     if cap is None:
-        return f'<span class="muted">{esc(usd(used))} (no cap)</span>'
+        return '<span class="muted">No cap set.</span>'
     share = min(used / cap, 1.0) if cap else 1.0
     color = "#c0392b" if share >= 1 else "#e8a33a" if share >= 0.8 else "#2a9d8f"
     return (f'<svg class="meter" width="{width}" height="14" viewBox="0 0 {width} 14" role="img" '

@@ -76,10 +76,13 @@ h2 { margin: 4px 0 16px; font-size: 22px; }
 h3 { margin: 0 0 10px; font-size: 16px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 16px;
   margin-bottom: 16px; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 18px; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 16px 18px;
+  margin-bottom: 16px; }
+.cards .card { margin-bottom: 0; }
 .card.wide { grid-column: 1 / -1; }
 .big { font-size: 26px; font-weight: 600; }
 .muted { color: var(--muted); }
+.chart { width: 100%; height: auto; display: block; }
 .chart text { font: 12px system-ui, sans-serif; }
 .chart .axis { fill: var(--muted); }
 .chart .label { fill: var(--ink); }

@@ -62,9 +62,9 @@ async def overview(dash: Dashboard, request: web.Request) -> web.StreamResponse:
     <p>{charts.meter(usage.team_month, usage.limits.team_monthly)}</p>
     <p class="muted">Team monthly cap; resets on the 1st.</p></section>
 </div>
+<section class="card"><h3>Spend per day, last {DAYS} days</h3>
+  {charts.columns(days, width=1100, title=f"Spend per day, last {DAYS} days")}</section>
 <div class="cards">
-  <section class="card wide"><h3>Spend per day, last {DAYS} days</h3>
-    {charts.columns(days, title=f"Spend per day, last {DAYS} days")}</section>
   <section class="card"><h3>Per member, this month</h3>
     {charts.bars([(names.get(r["user"], r["user"]), r["micros"]) for r in by_user],
                  title="Spend per member this month")}</section>
