@@ -79,8 +79,24 @@ class AdminLinks:
         log.info("Issued a sign-in link for team %s, valid %d s", team, ttl)
         return f"{base_url(self.settings)}{LOGIN_PATH}{payload}.{self._sign('link', payload)}"
 
+    def check(self, token: str) -> tuple[str, str]:
+        """(team, who asked) of a valid, unexpired, unused link, without using it up: the
+        page a link opens asks for a click first, so a chat app's link preview, which
+        fetches the URL, does not spend it. Raises LinkRefused."""
+        link_id, team, by = self._verify(token)
+        if self.store.link_used(link_id):
+            raise LinkRefused()
+        return team, by
+
     def redeem(self, token: str) -> tuple[str, str]:
         """(team, who asked) of a link, which cannot be used again. Raises LinkRefused."""
+        link_id, team, by = self._verify(token)
+        if not self.store.use_link(link_id, team, iso(dt.datetime.now(dt.UTC))):
+            log.warning("Refused a sign-in link for team %s: already used", team)
+            raise LinkRefused()
+        return team, by
+
+    def _verify(self, token: str) -> tuple[str, str, str]:
         try:
             link_id, team_b64, by_b64, expires, signature = token.split(".")
             payload = f"{link_id}.{team_b64}.{by_b64}.{expires}"
@@ -92,10 +108,7 @@ class AdminLinks:
         except ValueError as exc:  # UnicodeDecodeError and binascii.Error are ValueErrors
             log.info("Refused a sign-in link: %s", exc)  # the reason, never the token
             raise LinkRefused() from None
-        if not self.store.use_link(link_id, team, iso(dt.datetime.now(dt.UTC))):
-            log.warning("Refused a sign-in link for team %s: already used", team)
-            raise LinkRefused()
-        return team, by
+        return link_id, team, by
 
     # -- sessions --------------------------------------------------------------------------
 

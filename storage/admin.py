@@ -73,6 +73,10 @@ class AdminStore:
             return False
         return True
 
+    def link_used(self, link_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM admin_links_used WHERE link_id = ?",
+                               [link_id]).fetchone() is not None
+
     def open_session(self, id_hash: str, team: str, actor: str, expires_at: float, now: str) -> None:
         self.db.execute("INSERT INTO admin_sessions (id_hash, team, actor, created_at, expires_at) "
                         "VALUES (?, ?, ?, ?, ?)", [id_hash, team, actor, now, expires_at])

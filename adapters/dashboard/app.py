@@ -62,7 +62,8 @@ def add_routes(app: web.Application, runtime: Runtime, *, healthz: bool = False)
 
     r = app.router
     r.add_get(CSS_PATH, stylesheet)
-    r.add_get("/login/{token}", bound(auth.login))
+    r.add_get("/login/{token}", bound(auth.login_page))
+    r.add_post("/login/{token}", bound(auth.login))
     r.add_post("/logout", bound(auth.logout))
     r.add_get("/", bound(pages.overview))
     r.add_get("/jobs", bound(pages.library))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape as esc
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -16,13 +17,26 @@ if TYPE_CHECKING:
 COOKIE = "sora_admin"
 
 
+async def login_page(dash: Dashboard, request: web.Request) -> web.StreamResponse:
+    """What a sign-in link opens: a button. Chat apps fetch links to preview them; only the
+    POST below uses the link up, so a preview cannot spend it."""
+    token = request.match_info["token"]
+    try:
+        team, _ = dash.links.check(token)
+    except LinkRefused as exc:
+        return page("Sign-in link refused", f"<p>{exc.user_message}</p>", status=403)
+    return page("Sign in", f'<form method="post" action="/login/{esc(token)}">'
+                f'<p>Open the dashboard of team <b>{esc(team)}</b>. This link then stops working.</p>'
+                f'<button type="submit">Sign in</button></form>')
+
+
 async def login(dash: Dashboard, request: web.Request) -> web.StreamResponse:
     try:
         team, actor = dash.links.redeem(request.match_info["token"])
     except LinkRefused as exc:
         return page("Sign-in link refused", f"<p>{exc.user_message}</p>", status=403)
     session = dash.links.open_session(team, actor)
-    # A redirect drops the token from the address bar and the browser's history entry.
+    # See Other: the browser GETs the overview, and a reload does not post the link again.
     response = web.Response(status=303, headers={
         "Location": "/", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     dash.set_cookie(response, session)

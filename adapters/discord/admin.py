@@ -71,4 +71,4 @@ class AdminLink(commands.Cog):
         ttl = self.chat.settings.admin_link_ttl
         await interaction.response.send_message(
             f"Your dashboard sign-in link (works once, for {ttl / 60:g} minutes; do not share it):\n{url}",
-            ephemeral=True)
+            ephemeral=True, suppress_embeds=True)

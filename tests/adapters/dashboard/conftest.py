@@ -59,10 +59,24 @@ class Console:
 
     async def signed_in(self, team: str = "local") -> aiohttp.ClientSession:
         """A new browser-like client with a session for `team`."""
-        client = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with client.get(self.link(team)) as resp:
-            assert resp.status == 200 and resp.url.path == "/", resp.status
+        client = browser_like()
+        await sign_in(client, self.link(team))
         return client
+
+
+def browser_like() -> aiohttp.ClientSession:
+    """A client that keeps cookies, also those of a bare IP address like 127.0.0.1."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def sign_in(client: aiohttp.ClientSession, url: str) -> str:
+    """Open a sign-in link as a person does: the page, then its button. Returns the
+    overview's HTML."""
+    async with client.get(url) as resp:
+        assert resp.status == 200 and 'method="post"' in await resp.text(), resp.status
+    async with client.post(url) as resp:
+        assert resp.status == 200 and resp.url.path == "/", resp.status
+        return await resp.text()
 
 
 @pytest.fixture

@@ -70,7 +70,8 @@ async def test_overview_library_and_budgets_in_a_real_browser(console: Console, 
     page = await context.new_page()
 
     await page.goto(link)
-    assert page.url == f"{console.url}/"
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_url(f"{console.url}/")
     members = await page.inner_text("#members")
     for row in month:
         name = {"ann": "Ann", "bob": "Bob"}[row["user"]]
@@ -107,7 +108,8 @@ async def test_overview_library_and_budgets_in_a_real_browser(console: Console, 
     assert "web" in audit and "cli" in audit
     assert "local/ann: daily $2.50" in console.cli("quota", "show").stdout
 
-    await page.click("text=Sign out")
+    await page.click("button:has-text('Sign out')")
+    await page.wait_for_url(f"{console.url}/logout")
     assert "signed out" in await page.inner_text("main")
     response = await page.goto(f"{console.url}/")
     assert response is not None and response.status == 401
@@ -120,6 +122,8 @@ async def test_the_video_plays_in_the_browser(console: Console, browser: Any) ->
     await console.make_job("ann", "A red fox trotting through fresh snow", name="Ann")
     page = await browser.new_page()
     await page.goto(console.link("local"))
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_url(f"{console.url}/")
     await page.goto(f"{console.url}/jobs")
     video = page.locator("video").first
     # Debugger-driven evaluation runs despite the page's no-script policy.

@@ -9,9 +9,12 @@ import csv
 import io
 import re
 
-import aiohttp
+from aiohttp import web
 
-from tests.adapters.dashboard.conftest import Console
+from adapters.dashboard import build_app
+from bot.runtime import open_runtime
+from tests.adapters.conftest import free_port
+from tests.adapters.dashboard.conftest import Console, browser_like
 
 
 def _token(url: str) -> str:
@@ -21,17 +24,40 @@ def _token(url: str) -> str:
 async def test_a_link_signs_in_once_and_sets_a_safe_cookie(console: Console) -> None:
     url = console.link()
     assert url.startswith(f"{console.url}/login/")
-    async with console.http.get(url, allow_redirects=False) as resp:
+    for _ in range(2):  # opening it (or a chat app's link preview) does not use it up
+        async with console.http.get(url) as resp:
+            assert resp.status == 200 and "Sign in" in await resp.text()
+            assert "Set-Cookie" not in resp.headers
+    async with console.http.post(url, allow_redirects=False) as resp:
         assert resp.status == 303 and resp.headers["Location"] == "/"
         cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain http on this machine; https turns it on
     assert "Max-Age=28800" in cookie  # a working day
 
-    async with aiohttp.ClientSession() as again:  # the same link, a second time
-        async with again.get(url) as resp:
-            assert resp.status == 403 and "already used" in await resp.text()
-            assert "sora_admin" not in {c.key for c in again.cookie_jar}
+    async with browser_like() as again:  # the same link, a second time
+        for method in ("GET", "POST"):
+            async with again.request(method, url) as resp:
+                assert resp.status == 403 and "already used" in await resp.text()
+        assert "sora_admin" not in {c.key for c in again.cookie_jar}
+        async with again.get(f"{console.url}/") as resp:
+            assert resp.status == 401
+
+
+async def test_the_cookie_is_secure_under_https(console: Console, runtime) -> None:
+    https = runtime.settings.with_(public_base_url="https://sora.example.com", port=free_port())
+    async with open_runtime(https) as rt:
+        runner = web.AppRunner(build_app(rt))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", https.port).start()
+        try:
+            url = rt.chat.links.issue("local", by="test")
+            assert url.startswith("https://sora.example.com/login/")
+            local = url.replace("https://sora.example.com", f"http://127.0.0.1:{https.port}")
+            async with console.http.post(local, allow_redirects=False) as resp:
+                assert resp.status == 303 and "Secure" in resp.headers["Set-Cookie"]
+        finally:
+            await runner.cleanup()
 
 
 async def test_tampered_and_expired_links_open_nothing(console: Console) -> None:
@@ -48,10 +74,11 @@ async def test_tampered_and_expired_links_open_nothing(console: Console) -> None
     short = console.link("local", "--ttl", "1")
     await asyncio.sleep(2.1)
     for token in [*forged, _token(short)]:
-        async with aiohttp.ClientSession() as client:
-            async with client.get(f"{console.url}/login/{token}") as resp:
-                assert resp.status == 403, token
-                assert "invalid, expired or already used" in await resp.text()
+        async with browser_like() as client:
+            for method in ("GET", "POST"):
+                async with client.request(method, f"{console.url}/login/{token}") as resp:
+                    assert resp.status == 403, token
+                    assert "invalid, expired or already used" in await resp.text()
             async with client.get(f"{console.url}/") as resp:
                 assert resp.status == 401
     assert console.rt.store.db.execute("SELECT COUNT(*) FROM admin_sessions").fetchone()[0] == 0

@@ -2,11 +2,11 @@
 dashboard; budget alerts land in SORA_ALERT_CHANNEL_DISCORD; /sora-quota is audited."""
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 
 from adapters.dashboard import build_app
 from tests.adapters.conftest import free_port
+from tests.adapters.dashboard.conftest import browser_like, sign_in
 from tests.fakes.discord import MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord
 
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
@@ -24,10 +24,8 @@ async def test_sora_admin_gives_admins_a_link_to_their_server(bot, fake: FakeDis
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
             url = fake.replies(token)[0].splitlines()[-1]
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
-                async with browser.get(url) as resp:
-                    assert resp.status == 200
-                    assert f"Team {fake.GUILD_ID}" in await resp.text()
+            async with browser_like() as browser:
+                assert f"Team {fake.GUILD_ID}" in await sign_in(browser, url)
         finally:
             await runner.cleanup()
     assert url.startswith(f"http://127.0.0.1:{port}/login/")

@@ -13,6 +13,7 @@ from adapters.slack import SlackService
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from tests.adapters.conftest import free_port
+from tests.adapters.dashboard.conftest import browser_like, sign_in
 from tests.adapters.slack.conftest import Bot
 from tests.fakes.slack import TEAM_ID, FakeSlack
 
@@ -44,9 +45,8 @@ async def test_sora_admin_gives_admins_a_link(admin_bot: Bot) -> None:
     await web.TCPSite(dashboard, "127.0.0.1", port).start()
     try:
         local = url.replace(bot.url, f"http://127.0.0.1:{port}")
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser, \
-                browser.get(local) as resp:
-            assert resp.status == 200 and f"Team {TEAM_ID}" in await resp.text()
+        async with browser_like() as browser:
+            assert f"Team {TEAM_ID}" in await sign_in(browser, local)
     finally:
         await dashboard.cleanup()
     assert url.startswith(f"{bot.url}/login/")  # under PUBLIC_BASE_URL
