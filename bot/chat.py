@@ -81,10 +81,10 @@ class ChatJobs:
         unique key in the store is what actually prevents a second job."""
         return self.engine.store.has_live_source(requester.team, requester.user, source)
 
-    def admin_link(self, team: str, by: str) -> str:
-        """A one-time sign-in link to `team`'s dashboard (/sora-admin, /sora admin), asked
-        for by the member `by`."""
-        return self.links.issue(team, by=by)
+    def admin_link(self, team: str, by: str, ttl: float | None = None) -> str:
+        """A one-time sign-in link to `team`'s dashboard, asked for by `by` (a member id or a
+        login name): what /sora-admin, /sora admin and `sora-bot admin-link` all answer."""
+        return self.links.issue(team, ttl, by=by)
 
     # -- answers ---------------------------------------------------------------------------
 

@@ -160,16 +160,16 @@ def _budgets_page(dash: Dashboard, session: Session, *, notice: str = "", error:
         f'<td class="num">{cap(r["daily_micros"], d.user_daily if r["user"] else d.team_daily)}</td>'
         f'<td class="num">{cap(r["monthly_micros"], d.user_monthly if r["user"] else d.team_monthly)}</td></tr>'
         for r in rows) or '<tr><td colspan="4" class="muted">No overrides: the defaults apply.</td></tr>'
-    defaults = (f"Defaults: each member {_cap_text(d.user_daily)} a day, {_cap_text(d.user_monthly)} a "
-                f"month; the team {_cap_text(d.team_daily)} a day, {_cap_text(d.team_monthly)} a month.")
+    defaults = (f"Defaults from the settings: each member {_cap_text(d.user_daily)} daily and "
+                f"{_cap_text(d.user_monthly)} monthly; the team {_cap_text(d.team_daily)} daily and "
+                f"{_cap_text(d.team_monthly)} monthly.")
     options = "".join(f'<option value="{esc(u)}">{esc(n)}</option>' for u, n in names.items())
     audit = "".join(
         f'<tr><td>{esc(when(a["created_at"]))}</td><td>{esc(a["actor"])}</td>'
         f'<td>{esc(a["front_end"])}</td>'
         f'<td>{esc(names.get(a["user"], a["user"])) if a["user"] else "whole team"}</td>'
         f'<td>{esc(a["action"])}</td>'
-        f'<td>daily {_audit_cap(a["old_daily_micros"])} → {_audit_cap(a["new_daily_micros"])}; '
-        f'monthly {_audit_cap(a["old_monthly_micros"])} → {_audit_cap(a["new_monthly_micros"])}</td></tr>'
+        f'<td>{_audit_change(a)}</td></tr>'
         for a in budgets.audit_log(team)) or '<tr><td colspan="6" class="muted">No changes yet.</td></tr>'
     banner = (f'<p class="notice">{esc(notice)}</p>' if notice else "") + (
         f'<p class="notice bad">{esc(error)}</p>' if error else "")
@@ -184,7 +184,8 @@ def _budgets_page(dash: Dashboard, session: Session, *, notice: str = "", error:
   <label>Daily dollars<input name="daily" placeholder="keep" size="8"></label>
   <label>Monthly dollars<input name="monthly" placeholder="keep" size="8"></label>
   <button type="submit">Save</button>
-</form><p class="muted">Leave an amount empty to keep it; <code>none</code> removes the cap.</p>
+</form><p class="muted">Leave an amount empty to keep it; <code>none</code> removes the override,
+so the default applies again.</p>
 </section>
 <section class="card"><h3>Audit log</h3><table id="audit">
   <tr><th>When</th><th>Who</th><th>From</th><th>Budget of</th><th>Change</th><th>Old → new</th></tr>
@@ -226,6 +227,13 @@ def _cap_text(micros: int | None) -> str:
 
 def _audit_cap(micros: int | None) -> str:
     return "default" if micros is None else esc(usd(micros))
+
+
+def _audit_change(row: dict[str, Any]) -> str:
+    """Only the caps that changed: `daily $2.00 → $3.00`."""
+    parts = [f'{cap} {_audit_cap(row[f"old_{cap}_micros"])} → {_audit_cap(row[f"new_{cap}_micros"])}'
+             for cap in ("daily", "monthly") if row[f"old_{cap}_micros"] != row[f"new_{cap}_micros"]]
+    return "; ".join(parts) or "no change"
 
 
 def _short(text: str, n: int) -> str:

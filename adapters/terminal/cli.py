@@ -96,7 +96,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= 7 * 86400:
+    if not 1 <= value <= 7 * 86400:
         raise argparse.ArgumentTypeError("a link lives between 1 second and 7 days")
     return value
 
@@ -262,7 +262,7 @@ def quota(rt: Runtime, args: argparse.Namespace) -> int:
 
 def admin_link(rt: Runtime, args: argparse.Namespace) -> int:
     """The link goes on the last line, alone, so scripts can take it with `tail -1`."""
-    url = rt.chat.links.issue(args.team, args.ttl, by=default_user())
+    url = rt.chat.admin_link(args.team, by=default_user(), ttl=args.ttl)
     ttl = rt.settings.admin_link_ttl if args.ttl is None else args.ttl
     print(f"Sign-in link for team {args.team}; it works once, for {ttl:g} seconds:")
     print(url)

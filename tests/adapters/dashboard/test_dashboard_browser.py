@@ -3,6 +3,7 @@ a link printed by the real `sora-bot admin-link` process. Saves the README's scr
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +25,8 @@ async def browser() -> AsyncIterator[Any]:
         from playwright.async_api import async_playwright
     except ImportError:
         pytest.skip("Playwright is not installed (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    # SORA_TEST_CHROMIUM: another browser binary (or a missing one, to see the skip).
+    executable = os.environ.get("SORA_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     async with async_playwright() as p:
         try:
             chromium = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

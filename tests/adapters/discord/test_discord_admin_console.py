@@ -29,7 +29,8 @@ async def test_sora_admin_gives_admins_a_link_to_their_server(bot, fake: FakeDis
         finally:
             await runner.cleanup()
     assert url.startswith(f"http://127.0.0.1:{port}/login/")
-    assert fake.callbacks(token)[0].json["data"]["flags"] & 64  # ephemeral
+    flags = fake.callbacks(token)[0].json["data"]["flags"]
+    assert flags & 64 and flags & 4  # ephemeral, and no link preview
     assert "Manage Server" in fake.replies(refused)[0] and "/login/" not in fake.replies(refused)[0]
     command = next(c for c in fake.commands["global"] if c["name"] == "sora-admin")
     assert int(command["default_member_permissions"]) == MANAGE_GUILD
