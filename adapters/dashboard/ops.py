@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ENDED = ("delivered", "failed")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 DURATION_BUCKETS = (30, 60, 120, 180, 300, 600, 1200, 1800)
 EXPORT_COLUMNS = ("job_id", "created_at", "team", "user", "user_name", "platform", "model",
@@ -68,9 +69,10 @@ async def metrics(dash: Dashboard, request: web.Request) -> web.Response:
 def render_metrics(dash: Dashboard) -> str:
     store, slots = dash.runtime.store, dash.runtime.engine.slots
     by_status = store.jobs_by_status()
-    lines = ["# HELP sora_jobs_total Jobs ever requested, by their current status.",
+    # Only ended jobs: a counter never goes down, and a job leaves "submitted" when it ends.
+    lines = ["# HELP sora_jobs_total Jobs that ended, by outcome.",
              "# TYPE sora_jobs_total counter"]
-    lines += [f'sora_jobs_total{{status="{_label(s)}"}} {n}' for s, n in sorted(by_status.items())]
+    lines += [f'sora_jobs_total{{status="{s}"}} {by_status.get(s, 0)}' for s in ENDED]
     lines += ["# HELP sora_spent_usd_total Dollars charged (settled as spent), by team.",
               "# TYPE sora_spent_usd_total counter"]
     lines += [f'sora_spent_usd_total{{team="{_label(t)}"}} {m / 1_000_000:.6f}'

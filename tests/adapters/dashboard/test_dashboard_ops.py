@@ -1,9 +1,11 @@
 """/metrics (bearer token, else loopback only), /readyz and /healthz, over real HTTP."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,7 +16,7 @@ from adapters.dashboard import add_routes, build_app
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from tests.adapters.conftest import free_port
-from tests.adapters.dashboard.conftest import Console
+from tests.adapters.dashboard.conftest import SORA_BOT, Console, browser_like, sign_in
 
 METRICS_TOKEN = "metrics-token-SECRET-91ab"
 
@@ -118,3 +120,31 @@ async def test_add_routes_mounts_beside_existing_routes(runtime: Runtime) -> Non
             assert resp.status == 200
         async with http.get(f"http://127.0.0.1:{port}/") as resp:
             assert resp.status == 401
+
+
+async def test_sora_bot_dashboard_serves_alone(console: Console) -> None:
+    """`sora-bot dashboard` as its own process, on the same database."""
+    port = free_port()
+    env = {**console.env, "PORT": str(port)}
+    proc = subprocess.Popen([SORA_BOT, "dashboard"], env=env, cwd=console.cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("sora-bot dashboard did not start")
+        link = subprocess.run([SORA_BOT, "admin-link"], env=env, cwd=console.cwd, text=True,
+                              capture_output=True, timeout=60).stdout.splitlines()[-1]
+        assert link.startswith(f"http://127.0.0.1:{port}/login/")
+        async with browser_like() as browser:
+            assert "Team local" in await sign_in(browser, link)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert link.rsplit(".", 1)[1] not in err  # the link's signature is never logged
