@@ -29,7 +29,7 @@ class AdminStore:
         """Set the named caps and record old -> new in the audit log, in one transaction."""
         with self._immediate():
             old = self._quota_row(team, user)
-            self.db["quotas"].upsert({"team": team, "user": user, **caps, "updated_at": now},
+            self.db.table("quotas").upsert({"team": team, "user": user, **caps, "updated_at": now},
                                      pk=("team", "user"))
             new = self._quota_row(team, user)
             self._audit(team, user, "set", old, new, actor, front_end, now)

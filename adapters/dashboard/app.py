@@ -51,10 +51,11 @@ class Dashboard:
                             path="/", httponly=True, samesite="Lax", secure=self.secure_cookies)
 
 
-def add_routes(app: web.Application, runtime: Runtime, *, healthz: bool = False) -> Dashboard:
+def add_routes(app: web.Application, runtime: Runtime, *, healthz: bool = False,
+               readyz: bool = True) -> Dashboard:
     """Mount the admin console on `app` (the bot's one HTTP server, next to /slack/events):
-    /, /jobs, /budgets, /export.csv, /readyz, /metrics, sign-in and media. `healthz`: also
-    answer /healthz (leave it off where another part of the server already does)."""
+    /, /jobs, /budgets, /export.csv, /metrics, /readyz, sign-in and media. `healthz` and
+    `readyz`: whether to answer those too (off where another part of the server does)."""
     dash = Dashboard(runtime)
 
     def bound(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -72,8 +73,9 @@ def add_routes(app: web.Application, runtime: Runtime, *, healthz: bool = False)
     r.add_get("/budgets", bound(pages.budgets))
     r.add_post("/budgets", bound(pages.change_budget))
     r.add_get("/export.csv", bound(ops.export_csv))
-    r.add_get("/readyz", bound(ops.readyz))
     r.add_get("/metrics", bound(ops.metrics))
+    if readyz:
+        r.add_get("/readyz", bound(ops.readyz))
     if healthz:
         r.add_get("/healthz", ops.healthz)
     return dash

@@ -17,6 +17,12 @@ from tests.adapters.conftest import free_port
 from tests.adapters.dashboard.conftest import Console, browser_like
 
 
+def _csrf(page: str) -> str:
+    hit = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert hit, "the form carries no CSRF token"
+    return hit.group(1)
+
+
 def _token(url: str) -> str:
     return url.rsplit("/login/", 1)[1]
 
@@ -162,7 +168,7 @@ async def test_the_csv_adds_up_to_the_ledger(console: Console, stand_in) -> None
 async def test_a_budget_post_needs_the_csrf_token(console: Console) -> None:
     async with await console.signed_in() as client:
         async with client.get(f"{console.url}/budgets") as resp:
-            token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text()).group(1)
+            token = _csrf(await resp.text())
         for form in ({"user": "ann", "daily": "2.50"},
                      {"user": "ann", "daily": "2.50", "csrf_token": "not-the-token"}):
             async with client.post(f"{console.url}/budgets", data=form) as resp:
@@ -220,7 +226,7 @@ async def test_sign_out_ends_the_session(console: Console) -> None:
     async with client:
         session_id = next(c.value for c in client.cookie_jar if c.key == "sora_admin")
         async with client.get(f"{console.url}/budgets") as resp:
-            token = re.search(r'name="csrf_token" value="([^"]+)"', await resp.text()).group(1)
+            token = _csrf(await resp.text())
         async with client.post(f"{console.url}/logout", data={}) as resp:
             assert resp.status == 403  # sign-out is a form too
         async with client.post(f"{console.url}/logout", data={"csrf_token": token}) as resp:
