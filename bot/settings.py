@@ -145,7 +145,7 @@ class Settings:
             admin_link_ttl=r.seconds("ADMIN_LINK_TTL", d.admin_link_ttl),
             admin_session_ttl=r.seconds("ADMIN_SESSION_TTL", d.admin_session_ttl),
             metrics_token=r.text("METRICS_TOKEN") or "",
-            alert_channel_discord=r.text("SORA_ALERT_CHANNEL_DISCORD"),
+            alert_channel_discord=_channel_id(r.text("SORA_ALERT_CHANNEL_DISCORD")),
             alert_channel_slack=r.text("SORA_ALERT_CHANNEL_SLACK"),
             log_level=(r.text("LOG_LEVEL") or d.log_level).upper(),
         )
@@ -200,6 +200,12 @@ def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
+
+
+def _channel_id(raw: str | None) -> str | None:
+    if raw is not None and not raw.isdigit():
+        raise ConfigError(f"SORA_ALERT_CHANNEL_DISCORD must be a channel id (digits), not {raw!r}.")
+    return raw
 
 
 def _prices(raw: str | None) -> dict[tuple[str, str], float]:

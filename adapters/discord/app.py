@@ -80,8 +80,15 @@ class SoraBot(commands.Bot):
         await self._sync()
 
     async def post_alert(self, channel_id: str, alert: Alert) -> None:
-        """A budget alert, in the admin channel (SORA_ALERT_CHANNEL_DISCORD)."""
-        await self.get_partial_messageable(int(channel_id)).send(alert.text(MARKUP))
+        """A budget alert, in the admin channel (SORA_ALERT_CHANNEL_DISCORD), only when that
+        channel is in the alert's server: one server's spending is no other server's news."""
+        channel = self.get_channel(int(channel_id))
+        guild = getattr(channel, "guild", None)
+        if channel is None or guild is None or str(guild.id) != alert.team:
+            log.warning("Budget alert for server %s not posted: SORA_ALERT_CHANNEL_DISCORD is not "
+                        "a channel of that server. %s", alert.team, alert.text(MARKUP))
+            return
+        await channel.send(alert.text(MARKUP))  # type: ignore[union-attr]
 
     async def close(self) -> None:
         self.chat.budgets.alerts.unregister("discord")

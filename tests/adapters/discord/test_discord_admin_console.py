@@ -10,7 +10,11 @@ from tests.adapters.dashboard.conftest import browser_like, sign_in
 from tests.fakes.discord import MANAGE_GUILD, MEMBER_PERMISSIONS, FakeDiscord
 
 ADMIN = MEMBER_PERMISSIONS | MANAGE_GUILD
-ALERTS = 4444
+ALERTS = FakeDiscord.CHANNEL_ID  # a channel of the fake's one server
+
+
+def _alerts(fake: FakeDiscord) -> list[str]:
+    return [c.content for c in fake.channel_posts() if c.content.startswith("Budget alert")]
 
 
 async def test_sora_admin_gives_admins_a_link_to_their_server(bot, fake: FakeDiscord) -> None:
@@ -42,15 +46,15 @@ async def test_alerts_reach_the_admin_channel_once(bot, fake: FakeDiscord, stand
                                  user_id=1, user_name="admin", permissions=ADMIN)
         await fake.wait_for(lambda: fake.replies(token))
         first = await fake.slash("sora", {"prompt": "a fox", "duration": 4}, user_id=42)  # 80%
-        await fake.wait_for(lambda: fake.find("POST", rf"/channels/{ALERTS}/messages"))
+        await fake.wait_for(lambda: _alerts(fake))
         await rt.engine.wait(rt.engine.jobs()[0].id)
         for _ in range(2):  # refused twice: "used up" is said once
             refused = await fake.slash("sora", {"prompt": "a fox", "duration": 4}, user_id=42)
             await fake.wait_for(lambda: fake.replies(refused))
-        await fake.wait_for(lambda: len(fake.find("POST", rf"/channels/{ALERTS}/messages")) >= 2)
+        await fake.wait_for(lambda: len(_alerts(fake)) >= 2)
         await rt.budgets.alerts.drain()
         audit = rt.budgets.audit_log(str(fake.GUILD_ID))
-    posts = [c.content for c in fake.find("POST", rf"/channels/{ALERTS}/messages")]
+    posts = _alerts(fake)
     assert len(posts) == 2, posts
     assert "<@42>'s daily budget is at 80% ($0.32 of $0.40)" in posts[0]
     assert "<@42>'s daily budget has $0.08 left of $0.40: a $0.32 video was refused" in posts[1]
@@ -58,3 +62,15 @@ async def test_alerts_reach_the_admin_channel_once(bot, fake: FakeDiscord, stand
     assert fake.replies(first)
     assert [(a["actor"], a["front_end"], a["user"], a["new_daily_micros"]) for a in audit] == [
         ("1", "discord", "42", 400_000)]
+
+
+async def test_an_alert_channel_of_another_server_gets_nothing(bot, fake: FakeDiscord, stand_in,
+                                                               caplog) -> None:
+    async with bot(alert_channel_discord="4444") as rt:  # not a channel of this server
+        rt.budgets.set(str(fake.GUILD_ID), "42", daily=0.40, by="1", via="discord")
+        token = await fake.slash("sora", {"prompt": "a fox", "duration": 4}, user_id=42)  # 80%
+        await fake.wait_for(lambda: fake.replies(token))
+        await rt.engine.wait(rt.engine.jobs()[0].id)
+        await rt.budgets.alerts.drain()
+    assert fake.find("POST", r"/channels/4444/messages") == [] and _alerts(fake) == []
+    assert "not a channel of that server" in caplog.text
