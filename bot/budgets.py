@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.alerts import Alerts, Meter
 from bot.errors import AlreadyStarted, InvalidRequest, QuotaExceeded
-from bot.models import iso, to_micros, usd
+from bot.models import to_micros, usd
 from bot.settings import Settings
 from storage.store import QuotaRows, Spend, Store, now_iso
 
@@ -217,12 +217,12 @@ class Budgets:
         if not caps:
             raise InvalidRequest("Give a daily and/or monthly amount in dollars.")
         self.store.change_quota(team, user or "", caps, actor=by, front_end=_front_end(via),
-                                now=iso(dt.datetime.now(dt.UTC)))
+                                now=now_iso())
 
     def clear(self, team: str, user: str | None, *, by: str, via: str) -> bool:
         """Remove overrides so the defaults apply again; audited like `set`."""
         return self.store.remove_quota(team, user or "", actor=by, front_end=_front_end(via),
-                                       now=iso(dt.datetime.now(dt.UTC)))
+                                       now=now_iso())
 
     def audit_log(self, team: str, limit: int = 200) -> list[dict[str, Any]]:
         return self.store.audit_log(team, limit)

@@ -11,7 +11,7 @@ from aiohttp import web
 from adapters.dashboard import auth, media, ops, pages
 from adapters.dashboard.auth import COOKIE
 from adapters.dashboard.html import CSS_PATH, page, stylesheet
-from bot.admin_links import AdminLinks, Session
+from bot.admin_links import LOGIN_PATH, AdminLinks, Session
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ def add_routes(app: web.Application, runtime: Runtime, *, healthz: bool = False,
 
     r = app.router
     r.add_get(CSS_PATH, stylesheet)
-    r.add_get("/login/{token}", bound(auth.login_page))
-    r.add_post("/login/{token}", bound(auth.login))
+    r.add_get(LOGIN_PATH + "{token}", bound(auth.login_page))
+    r.add_post(LOGIN_PATH + "{token}", bound(auth.login))
     r.add_post("/logout", bound(auth.logout))
     r.add_get("/", bound(pages.overview))
     r.add_get("/jobs", bound(pages.library))
