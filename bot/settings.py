@@ -83,6 +83,12 @@ class Settings:
     public_base_url: str | None = None
     public_link_ttl: float = 3600.0
     port: int = 3000
+    # Admin console (the web dashboard)
+    admin_link_ttl: float = 600.0
+    admin_session_ttl: float = 8 * 3600.0  # a working day
+    metrics_token: str = field(default="", repr=False)
+    alert_channel_discord: str | None = None
+    alert_channel_slack: str | None = None
     # Logging
     log_level: str = "INFO"
 
@@ -105,7 +111,7 @@ class Settings:
         """Every credential the bot holds: scrubbed from anything a person, a log or the
         database could see, even when an upstream service quotes one back."""
         return [s for s in (self.api_key, self.discord_token, self.slack_bot_token,
-                            self.slack_app_token, self.slack_signing_secret,
+                            self.slack_app_token, self.slack_signing_secret, self.metrics_token,
                             *self.catalogue.secrets()) if s]
 
     def with_(self, **changes: object) -> Settings:
@@ -177,6 +183,11 @@ class Settings:
             public_base_url=(r.url("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             public_link_ttl=r.seconds("PUBLIC_LINK_TTL", d.public_link_ttl),
             port=r.port("PORT", d.port),
+            admin_link_ttl=r.seconds("ADMIN_LINK_TTL", d.admin_link_ttl),
+            admin_session_ttl=r.seconds("ADMIN_SESSION_TTL", d.admin_session_ttl),
+            metrics_token=r.text("METRICS_TOKEN") or "",
+            alert_channel_discord=_channel_id(r.text("SORA_ALERT_CHANNEL_DISCORD")),
+            alert_channel_slack=r.text("SORA_ALERT_CHANNEL_SLACK"),
             log_level=r.log_level("LOG_LEVEL", d.log_level),
         )
         if settings.catalogue.resolve(settings.reaction_model) is None:
@@ -263,6 +274,12 @@ def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
+
+
+def _channel_id(raw: str | None) -> str | None:
+    if raw is not None and not raw.isdigit():
+        raise ConfigError(f"SORA_ALERT_CHANNEL_DISCORD must be a channel id (digits), not {raw!r}.")
+    return raw
 
 
 def _prices(raw: str | None) -> dict[tuple[str, str], float]:

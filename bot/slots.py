@@ -16,6 +16,11 @@ class Slots:
         self._count = 0
         self.waiting = 0
 
+    @property
+    def busy(self) -> int:
+        """Jobs holding a slot now (for the metrics)."""
+        return self._count
+
     def must_wait(self, key: str) -> bool:
         return self._count >= self.total or self._running[key] >= self.per_user
 

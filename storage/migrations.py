@@ -53,9 +53,26 @@ def m004_job_owner(db: Database) -> None:
                "WHERE request_key IS NOT NULL")
 
 
+def m005_admin_console(db: Database) -> None:
+    """The admin console: the audit log of budget changes, sign-in links used once, web
+    sessions (only a hash of each session id is kept, so a dump opens nothing), and budget
+    alerts already sent (a key per team/user/cap/period/threshold: once, across processes)."""
+    db["audit_log"].create({
+        "id": int, "team": str, "user": str, "actor": str, "front_end": str, "action": str,
+        "old_daily_micros": int, "old_monthly_micros": int,
+        "new_daily_micros": int, "new_monthly_micros": int, "created_at": str,
+    }, pk="id", not_null={"team", "user", "actor", "front_end", "action", "created_at"})
+    db["audit_log"].create_index(["team", "created_at"])
+    db["admin_links_used"].create({"link_id": str, "team": str, "used_at": str}, pk="link_id")
+    db["admin_sessions"].create({
+        "id_hash": str, "team": str, "actor": str, "created_at": str, "expires_at": float,
+    }, pk="id_hash", not_null={"team", "expires_at"})
+    db["alerts_sent"].create({"key": str, "team": str, "user": str, "sent_at": str}, pk="key")
+
+
 #: In order; PRAGMA user_version counts how many have run. Append, never edit or reorder.
 MIGRATIONS: list[Callable[[Database], None]] = [
-    m001_initial, m002_job_source, m003_requested_model, m004_job_owner,
+    m001_initial, m002_job_source, m003_requested_model, m004_job_owner, m005_admin_console,
 ]
 
 

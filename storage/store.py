@@ -11,6 +11,7 @@ from typing import Any, Literal, NamedTuple
 
 from sqlite_utils import Database
 
+from storage.admin import AdminStore
 from storage.migrations import migrate
 
 UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded", "unfetched")
@@ -42,7 +43,7 @@ def now_iso(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-class Store:
+class Store(AdminStore):
     """Owns the SQLite file. One per process; WAL lets other processes read and wait to write."""
 
     def __init__(self, path: Path | str, busy_timeout: float = 10.0) -> None:

@@ -1,4 +1,5 @@
-"""Runs the Slack adapter: Socket Mode or HTTP mode, plus /healthz and /media/{token}."""
+"""Runs the Slack adapter: Socket Mode or HTTP mode, on the one HTTP server that also serves
+/healthz, the dashboard and /media/{token}."""
 from __future__ import annotations
 
 import asyncio
@@ -10,20 +11,18 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from adapters import web as bot_web
 from adapters.slack.app import build_app, build_context
 from adapters.slack.context import SlackContext
 from adapters.slack.jobs import events_for
-from adapters.slack.markup import slack_error
+from adapters.slack.markup import MARKUP, slack_error
+from bot.alerts import Alert
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 class SlackService:
@@ -49,7 +48,8 @@ class SlackService:
             app = web.Application()
         else:
             app = self.app.web_app(path=EVENTS_PATH, port=s.port)
-        app.router.add_get("/healthz", healthz)
+        # One server on PORT: the bot's own endpoints (health, the dashboard) live here too.
+        bot_web.add_routes(app, self.runtime)
         self.ctx.links.add_routes(app)
         return app
 
@@ -91,9 +91,15 @@ class SlackService:
             log.info("Slack Socket Mode connected")
         if not s.public_base_url:
             log.warning("PUBLIC_BASE_URL is not set: image-to-video by reaction is off")
+        self.ctx.chat.budgets.alerts.register("slack", self.post_alert)
         await self.ctx.chat.attach("slack", lambda job: events_for(self.ctx, job))
 
+    async def post_alert(self, channel: str, alert: Alert) -> None:
+        """A budget alert, in the admin channel (SORA_ALERT_CHANNEL_SLACK)."""
+        await self.ctx.client.chat_postMessage(channel=channel, text=alert.text(MARKUP))
+
     async def stop(self) -> None:
+        self.ctx.chat.budgets.alerts.unregister("slack")
         if self.socket is not None:
             await self.socket.close_async()
         if self.runner is not None:

@@ -1,5 +1,6 @@
-"""The bot's own HTTP endpoints (`/healthz` now, the dashboard later), served by `sora-bot
-run` when no Slack HTTP server already holds PORT. Add routes in `build_app`."""
+"""The bot's own HTTP endpoints: `/healthz` and the admin dashboard (adapters/dashboard).
+`sora-bot run` serves them on PORT in every mode: on their own app, or on the Slack
+adapter's when Slack already holds PORT (`add_routes`)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from adapters import dashboard
 from adapters.startup import port_error
 from bot.runtime import Runtime
 
@@ -19,9 +21,15 @@ RUNTIME = web.AppKey("runtime", Runtime)
 def build_app(runtime: Runtime) -> web.Application:
     """The application; handlers reach the runtime as `request.app[RUNTIME]`."""
     app = web.Application()
+    add_routes(app, runtime)
+    return app
+
+
+def add_routes(app: web.Application, runtime: Runtime) -> None:
+    """Mount the bot's endpoints on `app`, which may already serve /slack/events."""
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
-    return app
+    dashboard.add_routes(app, runtime, healthz=False)
 
 
 async def healthz(request: web.Request) -> web.Response:
