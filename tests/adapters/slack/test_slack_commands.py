@@ -109,9 +109,17 @@ async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
     assert bot.fake.responses == [] and bot.rt.engine.jobs() == []
 
 
-async def test_health_route(bot: Bot) -> None:
+async def test_one_server_holds_slack_health_and_the_dashboard(bot: Bot) -> None:
+    """Slack's HTTP server on PORT is the bot's one server: health and the admin console
+    are on it too, next to /slack/events."""
     async with bot.http.get(f"{bot.url}/healthz") as resp:
         assert resp.status == 200 and (await resp.json())["ok"] is True
+    async with bot.http.get(f"{bot.url}/readyz") as resp:
+        assert resp.status == 200
+    async with bot.http.get(f"{bot.url}/metrics") as resp:  # from loopback, no token set
+        assert resp.status == 200 and "sora_jobs_total" in await resp.text()
+    async with bot.http.get(f"{bot.url}/", allow_redirects=False) as resp:
+        assert resp.status in (401, 403) and "admin-link" in await resp.text()  # sign in first
 
 
 async def test_usage_jobs_and_help(bot: Bot) -> None:
