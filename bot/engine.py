@@ -28,7 +28,7 @@ from bot.models import Job, JobStatus, Progress, Requester, Stage, VideoRequest,
 from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
-from bot.status import REF
+from bot.status import DELIVERIES, REF
 from bot.validation import cost_micros, validate
 from storage.store import Store
 
@@ -313,6 +313,9 @@ class JobEngine:
 
     async def _deliver(self, job: Job, events: _Throttled) -> None:
         assert job.video_path is not None
+        # Counted before posting: a delivery begun before a crash looks for its post first.
+        job.origin[DELIVERIES] = int(job.origin.get(DELIVERIES) or 0) + 1
+        self._update(job, origin=job.origin)
         try:
             await events.completed(job, Path(job.video_path))
             error = None

@@ -39,6 +39,7 @@ class DiscordStatus(StatusMessage):
         self.reply_to = origin.get("reply_to")
         self.limit = int(origin.get("filesize_limit") or DEFAULT_LIMIT)
         self.view_for = view_for
+        self.bot_id = client.user.id if client.user else 0
 
     async def post(self, job: Job, text: str) -> str:
         if self.reply_to:  # a reaction job: the status answers the message it animates
@@ -61,14 +62,24 @@ class DiscordStatus(StatusMessage):
         user = discord.Object(int(job.requester.user))
         view = self.view_for(job)
         try:
+            # The nonce makes Discord answer a retried send with the first message, not a
+            # second one (discord.py sends enforce_nonce with it).
             message = await self.channel.send(
                 caption, file=discord.File(path, filename=f"{job.id}.mp4"), view=view,
-                allowed_mentions=discord.AllowedMentions(users=[user]))
+                allowed_mentions=discord.AllowedMentions(users=[user]), nonce=job.id)
         finally:
             view.stop()  # the buttons are dynamic items: no per-message view needs keeping
             if path != video:
                 path.unlink(missing_ok=True)
         return message.jump_url
+
+    async def find_posted(self, job: Job) -> str | None:
+        """The bot's message carrying this job's MP4 among the channel's recent ones."""
+        name = f"{job.id}.mp4"
+        async for message in self.channel.history(limit=50):
+            if message.author.id == self.bot_id and any(a.filename == name for a in message.attachments):
+                return message.jump_url
+        return None
 
     async def _fitting(self, job: Job, video: Path) -> Path:
         """The video, or a copy shrunk under the upload limit; DeliveryFailed when it cannot."""

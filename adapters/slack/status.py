@@ -71,6 +71,19 @@ class SlackStatus(StatusMessage):
             raise DeliveryFailed(f"Slack refused the upload ({code}).") from exc
         return None
 
+    async def find_posted(self, job: Job) -> str | None:
+        """The shared file of this job among the conversation's (or thread's) recent messages."""
+        name = f"sora-{job.id}.mp4"
+        if self.thread_ts:
+            resp = await self.client.conversations_replies(channel=self.channel, ts=self.thread_ts,
+                                                           limit=50)
+        else:
+            resp = await self.client.conversations_history(channel=self.channel, limit=50)
+        for message in resp.get("messages") or []:
+            if any(f.get("name") == name for f in message.get("files") or []):
+                return ""
+        return None
+
     async def failed(self, job: Job, error: SoraError) -> str | None:
         if not job.origin.get(REF) and self.respond is not None:
             # No status message could be posted (e.g. not in the channel): answer privately.

@@ -108,3 +108,34 @@ async def test_upstream_text_cannot_mention_or_format(bot, fake: FakeDiscord, st
     last = fake.edits()[-1]
     assert "@everyone" not in last.content and "@\u200beveryone" in last.content
     assert last.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_lost_upload_answer_posts_the_video_once(bot, fake: FakeDiscord, stand_in) -> None:
+    """Discord made the message but its answer was lost: before trying again the bot looks
+    in the channel, finds it, and posts nothing more. (Were it not found, the retry's nonce
+    would make Discord answer with the first message.)"""
+    fake.lose_upload_answers = 1
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a heron"})
+        [job] = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+    [upload] = fake.uploads()
+    assert upload.json["nonce"] == job.id and upload.json["enforce_nonce"] is True
+    assert fake.find("GET", rf"/channels/{fake.CHANNEL_ID}/messages$")  # it looked
+    posted = [m for m in fake.messages.values() if m["attachments"]]
+    assert len(posted) == 1 and job.error is None
+    assert fake.edits(job.origin["status_ref"])[-1].content.splitlines()[-1].startswith("✅ Done")
+
+
+async def test_a_restart_after_posting_does_not_post_again(bot, fake: FakeDiscord, stand_in) -> None:
+    """The process stopped after the upload and before recording it: the resumed delivery
+    finds the video in the channel and only finishes the bookkeeping."""
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a crane"})
+        [job] = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        # Roll the record back to "posted, not yet recorded" as a kill -9 would leave it.
+        rt.store.update_job(job.id, status="downloaded")
+        rt.store.db.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
+    async with bot() as rt:
+        done = await fake.wait_for(lambda: rt.engine.job(job.id).status == "delivered" and rt.engine.job(job.id))
+        assert rt.store.ledger_state(job.id) == "spent"
+    assert len(fake.uploads()) == 1 and done.origin["deliveries"] == 2

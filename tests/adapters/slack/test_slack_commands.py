@@ -219,3 +219,28 @@ async def test_a_lost_submit_is_held_shown_and_settled_by_an_admin(bot: Bot, sta
     assert replies[3] == f"{job.id}: Released by an admin: the service did not make it."
     assert bot.rt.store.ledger_state(job.id) == "released"
     assert len(stand_in.state.submits()) == 1
+
+
+async def test_an_upload_that_fails_on_the_network_is_retried_once_posted(bot: Bot) -> None:
+    bot.fake.drop_uploads = 1
+    await bot.command("a crane")
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    assert (job.status, job.error) == ("delivered", None)
+    shared = [m for m in bot.fake.messages[CHANNEL] if m.get("files")]
+    assert len(shared) == 1 and shared[0]["files"][0]["name"] == f"sora-{job.id}.mp4"
+    status = bot.fake.message(CHANNEL, job.origin["status_ref"])["text"]
+    assert status.splitlines()[-1].startswith("✅ Done")
+
+
+async def test_a_restart_after_posting_does_not_post_again(slack_settings, fake_slack) -> None:
+    from tests.adapters.slack.conftest import running
+
+    async with running(slack_settings, fake_slack) as bot:
+        await bot.command("a crane")
+        job = await bot.rt.engine.wait(await _job_id(bot))
+        bot.rt.store.update_job(job.id, status="downloaded")  # as a kill -9 after posting leaves it
+        bot.rt.store.db.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
+    async with running(slack_settings, fake_slack) as bot:  # resumes the job as it starts
+        assert (await bot.rt.engine.wait(job.id)).status == "delivered"
+        assert bot.rt.store.ledger_state(job.id) == "spent"
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
