@@ -11,6 +11,7 @@ from aiohttp import web
 
 from adapters import dashboard
 from adapters.startup import port_error
+from adapters.web.guard import DEFAULT_LIMITS, Guard, GuardedSite, ServerLimits
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: web.Application, port: int, host: str = "0.0.0.0") -> AsyncIterator[int]:
-    """Serve `app` while the block runs; yields the bound port. A port in use is a
-    ConfigError naming PORT, not a traceback."""
-    runner = web.AppRunner(app, access_log=None)
+async def serving(app: web.Application, port: int, host: str = "0.0.0.0",
+                  limits: ServerLimits = DEFAULT_LIMITS) -> AsyncIterator[int]:
+    """Serve `app` while the block runs, within `limits`; yields the bound port. A port in
+    use is a ConfigError naming PORT, not a traceback. No access log: sign-in links and
+    media tokens are in URLs."""
+    guard = Guard(limits)
+    app.middlewares.insert(0, guard.middleware)  # outermost: bounds every later read
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.keepalive_seconds,
+                           lingering_time=limits.body_seconds)
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, host, port).start()
+            await GuardedSite(runner, host, port, guard).start()
         except OSError as exc:
             raise port_error("PORT", port, exc) from None
         bound = int(runner.addresses[0][1])
