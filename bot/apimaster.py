@@ -178,7 +178,8 @@ class ApiMasterClient:
             await self._stream_once(url, dest, deadline)
 
     async def _stream_once(self, url: str, dest: Path, deadline: float | None) -> None:
-        await self.limiter.acquire()
+        # No pacer token: the pacer spares the API from polls; a finished video's download
+        # has its own bound (SORA_MAX_DOWNLOADS) and waiting here only delayed deliveries.
         self.requests_sent += 1
         part = dest.with_name(dest.name + ".part")
         # The whole download ends by the deadline (a trickle cannot outlive the job); a

@@ -17,6 +17,7 @@ from bot.events import JobEvents
 from bot.images import image_request
 from bot.models import Job, Requester, VideoRequest
 from bot.settings import Settings
+from bot.transcode import Transcoder
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class ChatJobs:
         self.engine = engine
         self.budgets = budgets
         self.links = AdminLinks(settings, engine.store)
+        #: Shrinking videos to a platform's upload limit, a few at a time.
+        self.transcoder = Transcoder(settings.max_transcodes)
 
     async def attach(self, platform: str, events_for: Callable[[Job], JobEvents]) -> list[Job]:
         """A front end is up: rebuild its jobs' events from their stored origin with

@@ -25,6 +25,7 @@ from bot.leases import Leases
 from bot.logs import Scrubber
 from bot.fetching import clamp
 from bot.models import Job, JobStatus, Progress, Requester, Stage, VideoRequest, usd
+from bot.reporting import Reporter
 from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
@@ -155,17 +156,24 @@ class JobEngine:
     # -- the pipeline ----------------------------------------------------------------------
 
     def _start(self, job: Job, events: JobEvents) -> None:
-        task = asyncio.create_task(self._run(job, _Throttled(events, self)), name=job.id)
+        reporter = Reporter(events, self.settings.progress_min_interval, self._remember)
+        task = asyncio.create_task(self._run(job, reporter), name=job.id)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        task.add_done_callback(lambda _: reporter.cancel())
         self.leases.keep_alive(lambda: self._tasks.keys(), self._lost)
+
+    def _remember(self, job: Job, ref: str) -> None:
+        """Store a status message reference an event returned, for a restarted process."""
+        job.origin[REF] = ref
+        self._update(job, origin=job.origin)
 
     def _lost(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
         if task is not None:
             task.cancel()
 
-    async def _run(self, job: Job, events: _Throttled) -> None:
+    async def _run(self, job: Job, events: Reporter) -> None:
         try:
             if job.status == "reserved":
                 await events.accepted(job)
@@ -196,7 +204,7 @@ class JobEngine:
             log.exception("Job %s failed unexpectedly", job.id)
             await self._fail(job, events, SoraError())
 
-    async def _generate(self, job: Job, events: _Throttled) -> None:
+    async def _generate(self, job: Job, events: Reporter) -> None:
         key = f"{job.requester.team}/{job.requester.user}"
         if self.slots.must_wait(key):
             await events.progress(job, Progress("waiting", position=self.slots.waiting + 1))
@@ -217,7 +225,7 @@ class JobEngine:
             url = await self._poll(job, events, deadline, first=fresh)
             await self._fetch(job, events, url)
 
-    async def _fetch(self, job: Job, events: _Throttled, url: str | None) -> None:
+    async def _fetch(self, job: Job, events: Reporter, url: str | None) -> None:
         """Download the finished video. It was made, and paid for, upstream: when it cannot
         be fetched or saved now (deadline, size cap, not a video, a full disk), its cost stays
         held and the next resume tries again at the service's /content address."""
@@ -272,7 +280,7 @@ class JobEngine:
                     moved.model, usd(cost))
         job.request, job.cost_micros = moved, cost
 
-    async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
+    async def _poll(self, job: Job, events: Reporter, deadline: float, first: bool) -> str | None:
         """Poll until the task ends. A resumed job is polled once even past its deadline: it
         may have finished while the bot was down. Transient errors do not end a job; only
         the deadline does."""
@@ -311,7 +319,7 @@ class JobEngine:
             if remaining is not None and remaining < delay:
                 delay = max(remaining * 1.05 + 0.01, delay / 4)
 
-    async def _deliver(self, job: Job, events: _Throttled) -> None:
+    async def _deliver(self, job: Job, events: Reporter) -> None:
         assert job.video_path is not None
         # Counted before posting: a delivery begun before a crash looks for its post first.
         job.origin[DELIVERIES] = int(job.origin.get(DELIVERIES) or 0) + 1
@@ -329,7 +337,7 @@ class JobEngine:
         self.store.settle(job.id, "spent", status="delivered", error=error)
         job.status, job.error = "delivered", error
 
-    async def _fail(self, job: Job, events: _Throttled, error: SoraError) -> None:
+    async def _fail(self, job: Job, events: Reporter, error: SoraError) -> None:
         error.user_message = self.scrub(error.user_message)
         if not self.store.settle(job.id, "released", status="failed", error=error.user_message):
             log.warning("Job %s was settled elsewhere; not failing it", job.id)
@@ -337,7 +345,7 @@ class JobEngine:
         job.status, job.error = "failed", error.user_message
         await self._tell_failure(job, events, error)
 
-    async def _hold(self, job: Job, events: _Throttled, error: SoraError,
+    async def _hold(self, job: Job, events: Reporter, error: SoraError,
                     status: JobStatus) -> None:
         """The cost stays reserved: an admin settles it (`settle_unknown`), or, for a video
         not yet fetched, a later fetch does."""
@@ -345,7 +353,7 @@ class JobEngine:
         self._update(job, status=status, error=error.user_message)
         await self._tell_failure(job, events, error)
 
-    async def _tell_failure(self, job: Job, events: _Throttled, error: SoraError) -> None:
+    async def _tell_failure(self, job: Job, events: Reporter, error: SoraError) -> None:
         try:
             await events.failed(job, error)
         except Exception:
@@ -374,43 +382,6 @@ class FinishEstimate:
         if percent <= start or now <= since:
             return None
         return (100 - percent) * (now - since) / (percent - start)
-
-
-class _Throttled:
-    """Passes events on, holding back percent-only updates to one per progress interval;
-    stores the status message reference an event returns; keeps a slow or broken adapter
-    from stopping the job."""
-
-    def __init__(self, events: JobEvents, engine: JobEngine) -> None:
-        self.events = events
-        self.engine = engine
-        self.interval = engine.settings.progress_min_interval
-        self.last_stage: str | None = None
-        self.last_sent = 0.0
-
-    def _remember(self, job: Job, ref: str | None) -> None:
-        if ref:
-            job.origin[REF] = ref
-            self.engine._update(job, origin=job.origin)
-
-    async def accepted(self, job: Job) -> None:
-        self._remember(job, await self.events.accepted(job))
-
-    async def progress(self, job: Job, progress: Progress) -> None:
-        now = time.monotonic()
-        if progress.stage == self.last_stage and now - self.last_sent < self.interval:
-            return
-        self.last_stage, self.last_sent = progress.stage, now
-        try:
-            self._remember(job, await self.events.progress(job, progress))
-        except Exception:
-            log.exception("Progress update for job %s failed", job.id)
-
-    async def completed(self, job: Job, video: Path) -> None:
-        self._remember(job, await self.events.completed(job, video))
-
-    async def failed(self, job: Job, error: SoraError) -> None:
-        self._remember(job, await self.events.failed(job, error))
 
 
 def _failure_message(error: str | None) -> str:

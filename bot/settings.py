@@ -51,6 +51,8 @@ class Settings:
     max_jobs_per_user: int = 2
     max_concurrent_jobs: int = 20
     max_parallel_downloads: int = 8
+    #: ffmpeg re-encodes at once (shrinking to upload limits): one per two cores.
+    max_transcodes: int = max(1, (os.cpu_count() or 2) // 2)
     #: A download larger than this is not accepted as a video (an endless body fills no disk).
     max_video_bytes: int = 200_000_000
     #: Hosts (besides the provider's own and public ones) that download links may name.
@@ -154,6 +156,7 @@ class Settings:
             max_jobs_per_user=r.whole("SORA_MAX_JOBS_PER_USER", d.max_jobs_per_user),
             max_concurrent_jobs=r.whole("SORA_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs),
             max_parallel_downloads=r.whole("SORA_MAX_DOWNLOADS", d.max_parallel_downloads),
+            max_transcodes=r.whole("SORA_MAX_TRANSCODES", d.max_transcodes),
             max_video_bytes=r.whole("SORA_MAX_VIDEO_BYTES", d.max_video_bytes),
             download_hosts=frozenset(h.strip().lower() for h in
                                      (r.text("SORA_DOWNLOAD_HOSTS") or "").split(",") if h.strip()),

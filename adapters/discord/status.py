@@ -12,6 +12,7 @@ import discord
 
 from adapters.discord.markup import MARKUP, NO_MENTIONS
 from bot import transcode
+from bot.transcode import Transcoder
 from bot.errors import DeliveryFailed
 from bot.models import Job
 from bot.status import MessageGone, StatusMessage
@@ -32,7 +33,9 @@ class DiscordStatus(StatusMessage):
 
     markup = MARKUP
 
-    def __init__(self, client: discord.Client, origin: dict[str, Any], view_for: ViewFor) -> None:
+    def __init__(self, client: discord.Client, origin: dict[str, Any], view_for: ViewFor,
+                 transcoder: Transcoder) -> None:
+        self.transcoder = transcoder
         guild_id = origin.get("guild_id")
         self.channel = client.get_partial_messageable(int(origin["channel_id"]),
                                                       guild_id=int(guild_id) if guild_id else None)
@@ -86,9 +89,13 @@ class DiscordStatus(StatusMessage):
         size = video.stat().st_size
         if size <= self.limit:
             return video
-        await self.show(job, f"🗜️ Shrinking the video ({size_text(size)}) to fit the "
-                             f"{size_text(self.limit)} upload limit…")
-        shrunk = await transcode.shrink(video, self.limit)
+        if self.transcoder.must_wait:
+            await self.show(job, f"⏳ Waiting to shrink the video ({size_text(size)}): other "
+                                 "videos are being shrunk")
+        async with self.transcoder.turn():
+            await self.show(job, f"🗜️ Shrinking the video ({size_text(size)}) to fit the "
+                                 f"{size_text(self.limit)} upload limit…")
+            shrunk = await transcode.shrink(video, self.limit)
         if shrunk is None:
             log.warning("Job %s: %s (%d bytes) cannot be shrunk under the %d-byte upload limit",
                         job.id, video.resolve(), size, self.limit)

@@ -219,3 +219,15 @@ async def test_the_key_never_reaches_logs(client, stand_in, tmp_path, caplog):
     assert TEST_KEY not in caplog.text
     assert TEST_KEY not in str(caught.value) + caught.value.user_message
 
+
+
+async def test_downloads_do_not_wait_for_the_api_pacer(settings, stand_in, tmp_path):
+    """The pacer protects the API from polls; finished videos download at once."""
+    async with aiohttp.ClientSession() as session:
+        client = ApiMasterClient(session, settings.with_(api_requests_per_second=0.5))
+        task_id = await client.submit(REQUEST)  # takes the one token there is
+        stand_in.state.tasks[task_id].seconds = 0
+        tokens = client.limiter._tokens
+        for n in range(3):
+            await client.download(task_id, None, tmp_path / f"v{n}.mp4")
+        assert client.limiter._tokens >= tokens  # no download spent a token

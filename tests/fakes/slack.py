@@ -56,6 +56,10 @@ class FakeSlack(LoopbackServer):
     fail: dict[str, str] = field(default_factory=dict)
     #: How many of the next raw uploads fail on the network.
     drop_uploads: int = 0
+    #: How long each raw upload takes, and the most that were in flight together.
+    upload_seconds: float = 0.0
+    most_uploads_at_once: int = 0
+    _uploading: int = 0
     _upload_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -263,6 +267,15 @@ class FakeSlack(LoopbackServer):
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
+        self._uploading += 1
+        self.most_uploads_at_once = max(self.most_uploads_at_once, self._uploading)
+        try:
+            await asyncio.sleep(self.upload_seconds)
+            return await self._take_upload(request, file_id)
+        finally:
+            self._uploading -= 1
+
+    async def _take_upload(self, request: web.Request, file_id: str) -> web.Response:
         if self.drop_uploads > 0:  # the network fails mid-upload
             self.drop_uploads -= 1
             if request.transport is not None:

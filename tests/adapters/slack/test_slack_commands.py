@@ -244,3 +244,19 @@ async def test_a_restart_after_posting_does_not_post_again(slack_settings, fake_
         assert (await bot.rt.engine.wait(job.id)).status == "delivered"
         assert bot.rt.store.ledger_state(job.id) == "spent"
     assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
+
+
+async def test_uploads_stream_from_disk_a_few_at_a_time(slack_settings, fake_slack, stand_in) -> None:
+    """Eight videos finish together and Slack takes its time with each: at most four
+    uploads are in flight, each streamed whole from its file."""
+    from tests.adapters.slack.conftest import running
+
+    fake_slack.upload_seconds = 0.3
+    stand_in.state.video_bytes = 3_000_000
+    async with running(slack_settings.with_(max_jobs_per_user=8), fake_slack) as bot:
+        for n in range(8):
+            await bot.command(f"clip {n}")
+        jobs = [await bot.rt.engine.wait(j.id) for j in bot.rt.engine.jobs(team=TEAM_ID)]
+    assert [j.status for j in jobs] == ["delivered"] * 8
+    assert fake_slack.most_uploads_at_once == 4
+    assert sorted(len(data) for data in fake_slack.uploads.values()) == [3_000_000] * 8
