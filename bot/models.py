@@ -66,6 +66,10 @@ class Job:
     source: str | None = None
     #: The model the member asked for; `request.model` differs when it moved to a fallback.
     requested_model: str | None = None
+    #: The job this one was made from (edited, continued); shown in the post.
+    parent: str | None = None
+    #: The first job of a run of continued clips (the sequence's origin); None: not continued.
+    sequence: str | None = None
 
     @property
     def moved_from(self) -> str | None:
@@ -85,6 +89,7 @@ class Job:
             "progress": self.progress, "error": self.error, "video_path": self.video_path,
             "origin": self.origin, "deadline": self.deadline, "source": self.source,
             "requested_model": self.requested_model or q.model,
+            "parent": self.parent, "sequence": self.sequence,
             "created_at": iso(self.created_at), "updated_at": iso(self.created_at),
         }
 
@@ -101,6 +106,7 @@ class Job:
             progress=row["progress"], error=row["error"], video_path=row["video_path"],
             origin=row["origin"], deadline=row["deadline"], source=row.get("source"),
             requested_model=row.get("requested_model") or row["model"],
+            parent=row.get("parent"), sequence=row.get("sequence"),
         )
 
 
