@@ -131,8 +131,11 @@ class Creative:
             caption = (f"🧵 {len(clips)} clips stitched: "
                        + " → ".join(MARKUP.code(c.id) for c in clips))
             thread = await self._thread(clips[0], interaction.channel_id or 0)
-            await self._post_video(thread.id, path, caption, interaction.filesize_limit,
-                                   f"stitched-{library.sequence_of(job)}.mp4")
+            try:
+                await self._post_video(thread.id, path, caption, interaction.filesize_limit,
+                                       f"stitched-{library.sequence_of(job)}.mp4")
+            finally:
+                path.unlink(missing_ok=True)  # made again from the clips whenever asked
         except SoraError as exc:
             await interaction.followup.send(exc.user_message, ephemeral=True)
             return

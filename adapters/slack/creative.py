@@ -73,10 +73,14 @@ async def stitch(ctx: SlackContext, client: AsyncWebClient, job_id: str, who: Re
     first = clips[0]
     channel = first.origin.get("channel")
     thread = first.origin.get("thread_ts") or first.origin.get(REF)
-    await client.files_upload_v2(
-        channel=channel, thread_ts=thread, file=str(path), filename=path.name,
-        title=texts.short(f"Stitched: {first.request.prompt}", 80),
-        initial_comment=f"🧵 {len(clips)} clips stitched: " + " → ".join(MARKUP.code(c.id) for c in clips))
+    try:
+        await client.files_upload_v2(
+            channel=channel, thread_ts=thread, file=str(path), filename=path.name,
+            title=texts.short(f"Stitched: {first.request.prompt}", 80),
+            initial_comment=f"🧵 {len(clips)} clips stitched: "
+                            + " → ".join(MARKUP.code(c.id) for c in clips))
+    finally:
+        path.unlink(missing_ok=True)  # made again from the clips whenever asked
     return f"Stitched {len(clips)} clips into the thread; nothing was charged."
 
 
