@@ -54,13 +54,16 @@ def m004_job_owner(db: Database) -> None:
 
 
 def m005_lineage(db: Database) -> None:
-    """The creative loop: a job made from another (edited, continued) names its `parent`;
-    continued clips share the first clip's id as their `sequence`. `pruned_at`: when the
-    video file was deleted to save space (the ledger row stays)."""
+    """The creative loop: a job made from another (edited, continued, remixed, extended)
+    names its `parent`; continued clips share the first clip's id as their `sequence`.
+    `pruned_at`: when the video file was deleted to save space (the ledger row stays)."""
     jobs = db.table("jobs")
     jobs.add_column("parent", str)
     jobs.add_column("sequence", str)
     jobs.add_column("pruned_at", str)
+    # Remix / extend: the provider's task id of the video the job remixes or extends.
+    jobs.add_column("remix_of", str)
+    jobs.add_column("extend_of", str)
     db.execute("CREATE INDEX jobs_by_sequence ON jobs (sequence, created_at) WHERE sequence IS NOT NULL")
 
 

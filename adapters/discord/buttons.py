@@ -12,7 +12,8 @@ import discord
 from bot.engine import JobEngine
 from bot.models import Job
 
-TEMPLATE = r"sora:(?P<action>reroll|pro|edit|continue|stitch|delete):(?P<job_id>job_[0-9a-f]+)"
+TEMPLATE = (r"sora:(?P<action>reroll|pro|edit|continue|remix|extend|stitch|delete):"
+            r"(?P<job_id>job_[0-9a-f]+)")
 OFFER_TEMPLATE = r"sora:offer:(?P<answer>confirm|cancel):(?P<offer_id>[A-Za-z0-9_-]{16})"
 #: A press: (interaction, action, job id); the handler answers the interaction.
 Press = Callable[[discord.Interaction, str, str], Awaitable[None]]
@@ -24,6 +25,8 @@ LOOKS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
     "pro": ("Make it pro", "✨", discord.ButtonStyle.secondary),
     "edit": ("Edit", "🖋️", discord.ButtonStyle.secondary),
     "continue": ("Continue", "➡️", discord.ButtonStyle.secondary),
+    "remix": ("Remix", "🔀", discord.ButtonStyle.secondary),
+    "extend": ("Extend", "⏩", discord.ButtonStyle.secondary),
     "stitch": ("Stitch", "🧵", discord.ButtonStyle.primary),
     "delete": ("", "🗑️", discord.ButtonStyle.danger),
 }
@@ -57,6 +60,8 @@ def result_buttons(engine: JobEngine, press: Press
         view.add_item(ResultButton(job.id, "edit"))
         if can_continue(engine, job):
             view.add_item(ResultButton(job.id, "continue"))
+        for action in provider_offers(engine, job):  # the provider's own remix / extend
+            view.add_item(ResultButton(job.id, action))
         if job.sequence:  # a continued clip: the newest of its sequence when posted
             view.add_item(ResultButton(job.id, "stitch"))
         view.add_item(ResultButton(job.id, "delete"))
@@ -71,6 +76,15 @@ def can_continue(engine: JobEngine, job: Job) -> bool:
         return bool(engine.settings.catalogue.model(job.request.model).images)
     except KeyError:
         return False
+
+
+def provider_offers(engine: JobEngine, job: Job) -> list[str]:
+    """"remix" / "extend" where the job's model offers them and the task is known."""
+    spec = engine.settings.catalogue.specs.get(
+        engine.settings.catalogue.resolve(job.request.model) or "")
+    if spec is None or not job.task_id:
+        return []
+    return [action for action, offered in (("remix", spec.remix), ("extend", spec.extend)) if offered]
 
 
 def offer_buttons(answer: Answer

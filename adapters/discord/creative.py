@@ -30,6 +30,10 @@ NOT_YOURS = "Only the member who asked for this video, or a server admin, can de
 THREAD_EXISTS = 160004  # Discord: "A thread has already been created for this message"
 
 
+TITLES = {"edit": "Edit and run again", "continue": "Continue from the last frame",
+          "remix": "Remix with a new prompt", "extend": "Extend the video"}
+
+
 class Starter(Protocol):
     """What starting a job needs from `DiscordJobs` (passed in, to keep imports one way)."""
 
@@ -47,17 +51,17 @@ class JobForm(discord.ui.Modal):
     from its last frame). The member's own values go through the same checks as /sora."""
 
     def __init__(self, job: Job, mode: str, creative: Creative) -> None:
-        title = "Continue from the last frame" if mode == "continue" else "Edit and run again"
+        title = TITLES[mode]
         # A modal is found again by its custom_id alone: make each one unique.
         super().__init__(title=title, custom_id=f"sora:form:{mode}:{job.id}:{secrets.token_hex(4)}",
                          timeout=900)
         self.job, self.mode, self.creative = job, mode, creative
         q = job.request
-        prompt = "" if mode == "continue" else q.prompt
+        prompt = q.prompt if mode in ("edit", "remix") else ""
         self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label="Prompt", style=discord.TextStyle.paragraph, default=prompt or None,
             max_length=min(4000, creative.chat.settings.max_prompt_chars), custom_id="prompt",
-            placeholder="What happens next" if mode == "continue" else None)
+            placeholder="What happens next" if mode in ("continue", "extend") else None)
         self.model: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label="Model", default=q.model, max_length=100, custom_id="model")
         self.duration: discord.ui.TextInput[Any] = discord.ui.TextInput(
@@ -66,7 +70,10 @@ class JobForm(discord.ui.Modal):
             label="Resolution", default=q.resolution, max_length=20, custom_id="resolution")
         self.aspect: discord.ui.TextInput[Any] = discord.ui.TextInput(
             label="Aspect", default=q.aspect or "", required=False, max_length=20, custom_id="aspect")
-        for item in (self.prompt, self.model, self.duration, self.resolution, self.aspect):
+        # Remix keeps the video's settings; extend chooses only how much longer.
+        fields = {"remix": (self.prompt,), "extend": (self.prompt, self.duration)}.get(
+            mode, (self.prompt, self.model, self.duration, self.resolution, self.aspect))
+        for item in fields:
             self.add_item(item)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
@@ -74,6 +81,14 @@ class JobForm(discord.ui.Modal):
         if not duration.isdigit():
             await interaction.response.send_message(
                 f"The duration must be a whole number of seconds, not {duration!r}.", ephemeral=True)
+            return
+        if self.mode in ("remix", "extend"):  # the provider's own, from the finished task
+            request = dataclasses.replace(
+                self.job.request, prompt=self.prompt.value, image_url=None,
+                duration=int(duration) if self.mode == "extend" else self.job.request.duration,
+                remix_of=self.job.task_id if self.mode == "remix" else None,
+                extend_of=self.job.task_id if self.mode == "extend" else None)
+            await self.creative.starter.from_interaction(interaction, request, parent=self.job.id)
             return
         keep_image = self.job.request.image_url if self.mode == "edit" else None
         request = fill(self.creative.chat.settings.catalogue, self.prompt.value, self.model.value.strip(),
@@ -104,7 +119,7 @@ class Creative:
         elif action == "pro":
             await self.starter.from_interaction(interaction, dataclasses.replace(job.request, model=PRO),
                                                 parent=job.id)
-        elif action in ("edit", "continue"):
+        elif action in ("edit", "continue", "remix", "extend"):
             await interaction.response.send_modal(JobForm(job, action, self))
         elif action == "stitch":
             await self.stitch(interaction, job)
@@ -190,6 +205,8 @@ class Creative:
             thread = await channel.get_partial_message(int(result)).create_thread(
                 name=texts.short(f"🎬 {first.request.prompt}", 100))
             thread_id = thread.id
+        except discord.NotFound:  # the first result was deleted: carry on where pressed
+            return self.client.get_partial_messageable(fallback, guild_id=guild_id)
         except discord.HTTPException as exc:
             if exc.code != THREAD_EXISTS:
                 log.warning("Cannot start a thread for sequence %s: %s", first.id, exc.code)

@@ -7,8 +7,11 @@ from typing import Any
 from bot.models import Job
 
 EDIT, CONTINUE, STITCH, DELETE = "sora_edit", "sora_continue", "sora_stitch", "sora_delete"
+REMIX, EXTEND = "sora_remix", "sora_extend"
 CONFIRM, CANCEL = "sora_confirm", "sora_cancel"
-RESULT_ACTIONS = (EDIT, CONTINUE, STITCH, DELETE)
+RESULT_ACTIONS = (EDIT, CONTINUE, REMIX, EXTEND, STITCH, DELETE)
+#: The form's mode for each button that opens it.
+FORM_MODES = {EDIT: "edit", CONTINUE: "continue", REMIX: "remix", EXTEND: "extend"}
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
@@ -19,11 +22,17 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
-def result_blocks(job: Job, text: str, can_continue: bool) -> list[dict[str, Any]]:
-    """The status message's text, then Edit, Continue, Stitch (on a continued clip) and 🗑."""
+def result_blocks(job: Job, text: str, can_continue: bool,
+                  provider_offers: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The status message's text, then Edit, Continue, the provider's Remix / Extend, Stitch
+    (on a continued clip) and 🗑."""
     buttons = [_button("🖋️ Edit", EDIT, job.id)]
     if can_continue:
         buttons.append(_button("➡️ Continue", CONTINUE, job.id))
+    if "remix" in provider_offers:
+        buttons.append(_button("🔀 Remix", REMIX, job.id))
+    if "extend" in provider_offers:
+        buttons.append(_button("⏩ Extend", EXTEND, job.id))
     if job.sequence:
         buttons.append(_button("🧵 Stitch", STITCH, job.id, "primary"))
     buttons.append(_button("🗑️", DELETE, job.id, "danger"))

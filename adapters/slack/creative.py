@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.admin import is_admin
-from adapters.slack.buttons import CONFIRM, CONTINUE, DELETE, EDIT, STITCH, as_message
+from adapters.slack.buttons import CONFIRM, DELETE, FORM_MODES, STITCH, as_message
 from adapters.slack.context import SlackContext
 from adapters.slack.errors import reply_for
 from adapters.slack.jobs import NO_PUBLIC_URL_CONTINUE, launch
@@ -52,8 +52,8 @@ async def result_pressed(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any],
     who = _who(body)
     try:
         job = library.find(ctx.chat.engine.store, action["value"], who.team)
-        if action["action_id"] in (EDIT, CONTINUE):
-            mode = "continue" if action["action_id"] == CONTINUE else "edit"
+        if action["action_id"] in FORM_MODES:
+            mode = FORM_MODES[action["action_id"]]
             if mode == "continue" and not ctx.links.enabled:
                 await _tell(ctx, body, NO_PUBLIC_URL_CONTINUE)
                 return

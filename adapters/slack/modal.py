@@ -35,7 +35,8 @@ def _select(block_id: str, label: str, options: list[tuple[str, str]], initial: 
     }
 
 
-TITLES = {"new": "Make a video", "edit": "Edit and run again", "continue": "Continue the clip"}
+TITLES = {"new": "Make a video", "edit": "Edit and run again", "continue": "Continue the clip",
+          "remix": "Remix with a new prompt", "extend": "Extend the video"}
 
 
 def build_view(channel_id: str, catalogue: Catalogue, job: Job | None = None,
@@ -52,9 +53,24 @@ def build_view(channel_id: str, catalogue: Catalogue, job: Job | None = None,
         model, duration, resolution, aspect = q.model, q.duration, q.resolution, q.aspect or aspect
         meta.update(parent=job.id, mode=mode)
         prompt = ({"placeholder": {"type": "plain_text", "text": "What happens next"}}
-                  if mode == "continue" else {"initial_value": q.prompt})
+                  if mode in ("continue", "extend") else {"initial_value": q.prompt})
     models = [(m, _label(catalogue.model(m).summary())) for m in catalogue.models()]
     aspects = [(a, f"{a} {aspect_name(a) or ''}".strip()) for a in catalogue.aspects()]
+    prompt_block = {"type": "input", "block_id": "prompt",
+                    "label": {"type": "plain_text", "text": "Prompt"},
+                    "element": {"type": "plain_text_input", "action_id": "value",
+                                "multiline": True, **prompt}}
+    if job is not None and mode in ("remix", "extend"):
+        # The provider's own: remix keeps the video's settings, extend chooses how much longer.
+        blocks = [prompt_block]
+        if mode == "extend":
+            spec = catalogue.model(job.request.model)
+            blocks.append(_select("duration", "How many seconds more",
+                                  [(str(d), f"{d} s") for d in spec.durations], str(spec.durations[0])))
+        return {"type": "modal", "callback_id": CALLBACK_ID, "private_metadata": json.dumps(meta),
+                "title": {"type": "plain_text", "text": TITLES[mode]},
+                "submit": {"type": "plain_text", "text": "Make it"},
+                "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
     return {
         "type": "modal", "callback_id": CALLBACK_ID,
         "private_metadata": json.dumps(meta),
@@ -62,8 +78,7 @@ def build_view(channel_id: str, catalogue: Catalogue, job: Job | None = None,
         "submit": {"type": "plain_text", "text": "Make it"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "prompt", "label": {"type": "plain_text", "text": "Prompt"},
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, **prompt}},
+            prompt_block,
             _select("model", "Model", models, model, DEFAULT_MODEL),
             _select("duration", "Duration", [(str(d), f"{d} s") for d in catalogue.durations()],
                     str(duration)),
@@ -109,9 +124,24 @@ def _error_block(message: str, request: VideoRequest) -> str:
     return "model" if "model" in lowered else "prompt"
 
 
+def _derived(view: dict[str, Any], meta: dict[str, Any], ctx: SlackContext) -> VideoRequest | None:
+    """A remix or an extension of the form's parent job: the provider's own, from its task."""
+    original = ctx.chat.engine.job(meta.get("parent") or "")
+    if meta.get("mode") not in ("remix", "extend") or original is None:
+        return None
+    values = view["state"]["values"]
+    prompt = (values.get("prompt", {}).get("value", {}).get("value")) or ""
+    if meta["mode"] == "remix":
+        return replace(original.request, prompt=prompt, image_url=None, remix_of=original.task_id)
+    chosen = (values.get("duration", {}).get("value", {}).get("selected_option") or {}).get("value", "")
+    return replace(original.request, prompt=prompt, image_url=None, extend_of=original.task_id,
+                   duration=int(chosen) if chosen.isdigit() else original.request.duration)
+
+
 async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                     client: AsyncWebClient) -> None:
-    request = read_view(view, ctx.settings.catalogue)
+    meta = json.loads(view.get("private_metadata") or "{}")
+    request = _derived(view, meta, ctx) or read_view(view, ctx.settings.catalogue)
     try:
         ctx.chat.engine.quote(request)  # local and fast: errors go back into the form
     except InvalidRequest as exc:
@@ -120,7 +150,6 @@ async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view
         return
     await ack()
     user = body["user"]
-    meta = json.loads(view.get("private_metadata") or "{}")
     channel = meta.get("channel") or user["id"]
     requester = Requester("slack", (body.get("team") or {}).get("id") or user["team_id"], user["id"],
                           user.get("username") or user.get("name"))

@@ -87,9 +87,12 @@ class SlackStatus(StatusMessage):
             text = f"{texts.headline(job, self.markup)}\n{texts.done_line(None)}"
             spec = self.catalogue.specs.get(self.catalogue.resolve(job.request.model) or "")
             can_continue = bool(spec and spec.images)
+            offers = tuple(name for name, on in (("remix", spec and spec.remix),
+                                                 ("extend", spec and spec.extend))
+                           if on and job.task_id)
             try:
                 await self.client.chat_update(channel=self.channel, ts=str(status_ts), text=text,
-                                              blocks=result_blocks(job, text, can_continue))
+                                              blocks=result_blocks(job, text, can_continue, offers))
             except SlackApiError as exc:
                 log.warning("Adding the buttons to job %s failed: %s", job.id, slack_error(exc))
         return ref

@@ -404,6 +404,7 @@ def models(catalogue: Catalogue, as_json: bool = False) -> int:
             "model": name, "provider": spec.provider, "upstream": spec.model_id,
             "durations": list(spec.durations), "prices": dict(spec.prices),
             "aspects": list(spec.aspects), "images": spec.images, "fallback": spec.fallback,
+            "remix": spec.remix, "extend": spec.extend,
             "aliases": [a for a, m in catalogue.aliases.items() if m == name],
         } for name, spec in catalogue.specs.items()], indent=2))
         return 0
@@ -426,6 +427,8 @@ def _model_lines(name: str, spec: ModelSpec, catalogue: Catalogue) -> str:
         f"  aspects:     {', '.join(spec.aspects)}",
         f"  image input: {f'yes, up to {spec.images}' if spec.images else 'no (text to video only)'}",
         f"  fallback:    {spec.fallback or 'none'}",
+        *([f"  provider's own: {' and '.join(n for n, on in (('remix', spec.remix), ('extend', spec.extend)) if on)}"]
+          if spec.remix or spec.extend else []),
     ])
 
 

@@ -149,3 +149,49 @@ async def test_show_reposts_a_stored_video_and_says_when_it_was_pruned(bot, fake
     assert "was deleted on" in fake.replies(gone)[-1] and "SORA_KEEP_VIDEOS_DAYS" in fake.replies(gone)[-1]
     assert "no job job_000000000000" in fake.replies(missing)[-1]
     assert len(fake.uploads()) == 2
+
+
+REMIXING = """
+[providers.oai]
+dialect = "openai"
+base_url = "{base}"
+api_key_env = "OAI_KEY"
+
+[models."sora-remix"]
+provider = "oai"
+upstream = "sora-2"
+durations = [4, 8, 12]
+prices = {{ "720p" = 0.10 }}
+remix = true
+extend = true
+"""
+
+
+async def test_remix_and_extend_use_the_providers_own_endpoints(bot, fake: FakeDiscord, stand_in,
+                                                                tmp_path) -> None:
+    from bot import catalogue
+    from tests.conftest import TEST_KEY
+
+    models = tmp_path / "models.toml"
+    models.write_text(REMIXING.format(base=stand_in.base_url))
+    async with bot(catalogue=catalogue.load(models, {"OAI_KEY": TEST_KEY})) as rt:
+        first, result = await _first_result(fake, rt, "a fox", model="sora-remix")
+        assert f"sora:remix:{first.id}" in _ids(result) and f"sora:extend:{first.id}" in _ids(result)
+        token = await fake.press(f"sora:remix:{first.id}", result, user_id=99, user_name="dave")
+        form = await fake.modal(token)
+        assert [c["custom_id"] for row in form["components"]
+                for c in (row.get("components") or [row.get("component")])] == ["prompt"]
+        await fake.submit_modal(token, {"prompt": "a fox, in watercolour"}, user_id=99)
+        remixed = (await fake.wait_for(lambda: [j for j in rt.engine.jobs()
+                                                if j.parent == first.id and j.status == "delivered"]))[0]
+        token = await fake.press(f"sora:extend:{first.id}", result)
+        await fake.submit_modal(token, {"prompt": "the fox runs on", "duration": "8"})
+        extended = (await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.parent == first.id
+                                                 and j.request.extend_of and j.status == "delivered"]))[0]
+    posts = [r for r in stand_in.state.requests if r.method == "POST"]
+    assert posts[1].path.endswith(f"/videos/{first.task_id}/remix")
+    assert posts[1].body == {"prompt": "a fox, in watercolour"}
+    assert posts[2].path.endswith("/videos/extensions")
+    assert posts[2].body == {"video_id": first.task_id, "prompt": "the fox runs on", "seconds": "8"}
+    assert remixed.requester.user == "99" and remixed.cost_micros == 400_000  # 4 s at $0.10
+    assert extended.cost_micros == 800_000  # priced from the catalogue: 8 s at $0.10

@@ -184,3 +184,35 @@ async def test_only_the_requester_or_an_admin_deletes_a_result(bot: Bot, stand_i
     await bot.interaction(press(bot, "sora_delete", job.id, "UBOSS", status["ts"]))
     await bot.replies(4)
     assert "Only the member" not in bot.fake.responses[-1]["text"]
+
+
+async def test_remix_and_extend_where_the_model_offers_them(slack_settings, fake_slack, stand_in,
+                                                            tmp_path) -> None:
+    from bot import catalogue
+    from tests.adapters.discord.test_discord_creative import REMIXING
+    from tests.conftest import TEST_KEY
+
+    models = tmp_path / "models.toml"
+    models.write_text(REMIXING.format(base=stand_in.base_url))
+    settings = slack_settings.with_(catalogue=catalogue.load(models, {"OAI_KEY": TEST_KEY}))
+    async with running(settings, fake_slack) as bot:
+        first, status = await first_result(bot, "a fox --model sora-remix")
+        assert action_ids(status) == ["sora_edit", "sora_continue", "sora_remix", "sora_extend",
+                                      "sora_delete"]
+        await bot.interaction(press(bot, "sora_remix", first.id, "UANN", status["ts"]))
+        await bot.fake.wait_for(lambda: bot.fake.calls_to("views.open"))
+        view = opened_view(bot)
+        assert [b["block_id"] for b in view["blocks"]] == ["prompt"]
+        await bot.interaction(submit_view(view, "UANN", "a fox, in watercolour", "VREMIX"))
+        await delivered(bot, 2)
+        await bot.interaction(press(bot, "sora_extend", first.id, "UANN", status["ts"]))
+        await bot.fake.wait_for(lambda: len(bot.fake.calls_to("views.open")) == 2)
+        view = opened_view(bot)
+        await bot.interaction(submit_view(view, "UANN", "the fox runs on", "VEXTEND"))
+        jobs = await delivered(bot, 3)
+    posts = [r for r in stand_in.state.requests if r.method == "POST"]
+    assert posts[1].path.endswith(f"/videos/{first.task_id}/remix") and posts[1].body == {
+        "prompt": "a fox, in watercolour"}
+    assert posts[2].path.endswith("/videos/extensions")
+    assert posts[2].body == {"video_id": first.task_id, "prompt": "the fox runs on", "seconds": "4"}
+    assert [j.parent for j in jobs[1:]] == [first.id, first.id]
