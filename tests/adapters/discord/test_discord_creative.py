@@ -195,3 +195,15 @@ async def test_remix_and_extend_use_the_providers_own_endpoints(bot, fake: FakeD
     assert posts[2].body == {"video_id": first.task_id, "prompt": "the fox runs on", "seconds": "8"}
     assert remixed.requester.user == "99" and remixed.cost_micros == 400_000  # 4 s at $0.10
     assert extended.cost_micros == 800_000  # priced from the catalogue: 8 s at $0.10
+
+
+async def test_an_expensive_reaction_points_to_the_menu_and_sends_nothing(bot, fake: FakeDiscord,
+                                                                          stand_in) -> None:
+    image = fake.attachment("cat.png", "image/png")
+    target = fake.message("", fake.user(77, "bob"), attachments=[image])
+    async with bot(confirm_above_usd=0.1) as rt:  # a reaction job is $0.32
+        await fake.react(target, "🎬", user_id=55, user_name="carol")
+        reply = (await fake.wait_for(fake.channel_posts))[0]
+        assert rt.engine.jobs() == []
+    assert "$0.32" in reply.content and "Animate with Sora" in reply.content
+    assert stand_in.state.submits() == []
