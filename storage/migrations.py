@@ -70,9 +70,24 @@ def m005_admin_console(db: Database) -> None:
     db["alerts_sent"].create({"key": str, "team": str, "user": str, "sent_at": str}, pk="key")
 
 
+def m006_lineage(db: Database) -> None:
+    """The creative loop: a job made from another (edited, continued, remixed, extended)
+    names its `parent`; continued clips share the first clip's id as their `sequence`.
+    `pruned_at`: when the video file was deleted to save space (the ledger row stays)."""
+    jobs = db.table("jobs")
+    jobs.add_column("parent", str)
+    jobs.add_column("sequence", str)
+    jobs.add_column("pruned_at", str)
+    # Remix / extend: the provider's task id of the video the job remixes or extends.
+    jobs.add_column("remix_of", str)
+    jobs.add_column("extend_of", str)
+    db.execute("CREATE INDEX jobs_by_sequence ON jobs (sequence, created_at) WHERE sequence IS NOT NULL")
+
+
 #: In order; PRAGMA user_version counts how many have run. Append, never edit or reorder.
 MIGRATIONS: list[Callable[[Database], None]] = [
     m001_initial, m002_job_source, m003_requested_model, m004_job_owner, m005_admin_console,
+    m006_lineage,
 ]
 
 

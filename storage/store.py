@@ -268,6 +268,23 @@ class Store(AdminStore):
         row = self.db.execute("SELECT state FROM ledger WHERE job_id = ?", [job_id]).fetchone()
         return row[0] if row else None
 
+    # -- the creative loop: sequences and the video library --------------------------------
+
+    def sequence_jobs(self, sequence: str) -> list[dict[str, Any]]:
+        """The clips of a sequence, oldest first: its first job and every job continued from it."""
+        return [_decode(r) for r in self.db.query(
+            "SELECT * FROM jobs WHERE id = ? OR sequence = ? ORDER BY created_at", [sequence, sequence])]
+
+    def videos_before(self, before: str) -> list[dict[str, Any]]:
+        """Jobs created before `before` (ISO) whose video file is still kept."""
+        return [_decode(r) for r in self.db.query(
+            "SELECT * FROM jobs WHERE video_path IS NOT NULL AND pruned_at IS NULL "
+            "AND created_at < ? ORDER BY created_at", [before])]
+
+    def mark_pruned(self, job_id: str, when: str) -> None:
+        """The job's video file was deleted; the job and its ledger row stay."""
+        self.db.execute("UPDATE jobs SET pruned_at = ? WHERE id = ?", [when, job_id])
+
 
 def _where(**filters: str | None) -> tuple[str, list[str]]:
     """A WHERE clause matching the filters that are set (column names are ours, not input)."""
