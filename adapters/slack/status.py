@@ -15,7 +15,6 @@ from adapters.slack.buttons import result_blocks
 from adapters.slack.context import SlackContext
 from adapters.slack.markup import MARKUP, slack_error
 from bot import texts
-from bot.catalogue import Catalogue
 from bot.chat import CannotPost
 from bot.errors import DeliveryFailed, SoraError
 from bot.models import Job
