@@ -52,10 +52,20 @@ class LoopStalls:
     the delay every other coroutine (an interaction's first answer) would also suffer."""
 
     PERIOD = 0.01
+    BIG = 0.1  # stalls longer than this are also kept with when they happened
 
     def __init__(self) -> None:
         self.late: list[float] = []
+        self.big: list[tuple[float, float]] = []  # (seconds since the origin, stall)
+        self.origin = time.perf_counter()
         self._task: asyncio.Task[None] | None = None
+
+    def mark(self) -> None:
+        """Start counting again from now: ours opens its store and runtime first, a one-off
+        start-up cost that no interaction meets, so its window starts at the first submit."""
+        self.late.clear()
+        self.big.clear()
+        self.origin = time.perf_counter()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._sample())
@@ -64,7 +74,10 @@ class LoopStalls:
         while True:
             began = time.perf_counter()
             await asyncio.sleep(self.PERIOD)
-            self.late.append(max(0.0, time.perf_counter() - began - self.PERIOD))
+            late = max(0.0, time.perf_counter() - began - self.PERIOD)
+            self.late.append(late)
+            if late > self.BIG:
+                self.big.append((began - self.origin, late))
 
     async def stop(self) -> None:
         if self._task is not None:

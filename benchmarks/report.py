@@ -209,10 +209,17 @@ def summary(args: argparse.Namespace, runs: dict[str, list[Figures]], media: lis
     lines = ["", f"{args.jobs} jobs, {'HTTPS' if args.tls else 'HTTP'}, files "
              f"{'deleted' if args.delete else 'kept'}, {args.repeat} round(s), {took / 60:.1f} min in all"]
     lines += table(runs) + [""] + ratios(runs) + [""] + targets(args, runs, media)
+    lines.append("notes")
     for side, rs in runs.items():
-        errors = [e for f in rs for e in f.errors if not e.startswith("(settings)")]
-        notes = sorted({e for f in rs for e in f.errors if e.startswith("(settings)")})
+        errors = [e for f in rs for e in f.errors]
+        notes = sorted({n for f in rs for n in f.notes})
         lines += [f"  {side}: {n}" for n in notes]
+        for i, f in enumerate(rs, 1):
+            if f.big_stalls:
+                shown = ", ".join(f"{1000 * late:.0f} ms at {at:.1f} s" for at, late in f.big_stalls[:8])
+                more = f" and {len(f.big_stalls) - 8} more" if len(f.big_stalls) > 8 else ""
+                lines.append(f"  {side} round {i}: {len(f.big_stalls)} stall(s) over 100 ms "
+                             f"(seconds after the first submit): {shown}{more}")
         lines += [f"  {side} error: {e}" for e in errors[:5]]
         if len(errors) > 5:
             lines.append(f"  {side}: ... and {len(errors) - 5} more errors")

@@ -23,7 +23,8 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from benchmarks.measure import (LoopStalls, Ticker, cpu_times, current_rss_mb, maybe_await,
                                 peak_rss_mb, percentile)
@@ -59,6 +60,8 @@ class Figures:
     answer_p99_ms: float = math.nan    # ours: first answer to an interaction during the run
     answer_max_ms: float = math.nan
     download_mb_s: float = math.nan    # floor: throughput of its download phase
+    big_stalls: list[tuple[float, float]] = field(default_factory=list)  # (s since start, s)
+    notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -98,6 +101,7 @@ class Context:
     figures: Figures
     deliveries: Deliveries
     cafile: Path | None
+    stalls: LoopStalls = field(default_factory=LoopStalls)
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         if self.cafile is None:
@@ -149,8 +153,8 @@ async def run_ours(ctx: Context) -> float:
         poll_interval=args.interval, job_timeout=3600, max_concurrent_jobs=args.jobs,
         user_daily_usd=None,
     )
-    ctx.figures.errors.append(f"(settings) pacer {settings.api_requests_per_second:g} requests/s, "
-                              f"{settings.max_parallel_downloads} downloads at once")
+    ctx.figures.notes.append(f"pacer {settings.api_requests_per_second:g} requests/s, "
+                             f"{settings.max_parallel_downloads} downloads at once")
     asker = Requester("bench", "bench", "asker")
     question = VideoRequest(prompt="a lighthouse at dusk")
     async with open_runtime(settings) as rt:
@@ -160,6 +164,7 @@ async def run_ours(ctx: Context) -> float:
 
         ticker = Ticker(interaction, period=0.1)
         ticker.start()
+        ctx.stalls.mark()  # the window is the jobs', as for the interaction: not start-up
         start = time.time()
         accepted = [await rt.engine.submit(VideoRequest(prompt=f"benchmark clip {i}"),
                                            Requester("bench", "bench", f"user{i}"), Events())
@@ -167,6 +172,7 @@ async def run_ours(ctx: Context) -> float:
         jobs = await asyncio.gather(*(rt.engine.wait(a.job.id) for a in accepted))
         wall = time.time() - start
         await ticker.stop()
+        await ctx.stalls.stop()  # before the runtime closes: shutting down is not the run
         ctx.figures.client_requests_per_job = rt.clients.requests_sent / args.jobs
     ctx.figures.answer_p99_ms = ticker.p99_ms()
     ctx.figures.answer_max_ms = 1000 * max(ticker.latencies, default=math.nan)
@@ -329,7 +335,7 @@ def run_side(args: argparse.Namespace) -> Figures:
 
 async def _measured(ctx: Context, ready: Callable[[], dict[str, float]]) -> float:
     """The side, with the loop-stall sampler beside it."""
-    stalls = LoopStalls()
+    stalls = ctx.stalls
     stalls.start()
     try:
         if ctx.args.only == "oracle":
@@ -339,6 +345,7 @@ async def _measured(ctx: Context, ready: Callable[[], dict[str, float]]) -> floa
     finally:
         await stalls.stop()
         ctx.figures.stall_p99_ms, ctx.figures.stall_max_ms = stalls.p99_ms(), stalls.max_ms()
+        ctx.figures.big_stalls = [(round(at, 2), round(late, 3)) for at, late in stalls.big]
 
 
 def _preload(side: str) -> None:
