@@ -142,7 +142,7 @@ class RssSampler:
 
     def sample(self) -> float:
         total = current_rss_mb()
-        for pid in _children(os.getpid()):
+        for pid in child_pids(os.getpid()):
             total += current_rss_mb(pid)
         self.peak_mb = max(self.peak_mb, total)
         return total
@@ -159,7 +159,7 @@ class RssSampler:
         self.sample()
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return [int(p) for p in f.read().split()]

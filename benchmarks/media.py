@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.measure import LoopStalls, RssSampler, _children, cpu_times, current_rss_mb
+from benchmarks.measure import LoopStalls, RssSampler, child_pids, cpu_times, current_rss_mb
 
 DISCORD_LIMIT = 10 * 2**20  # bytes: what a Discord bot may upload to a server without boosts
 
@@ -86,7 +86,7 @@ class FfmpegCounter:
 
     async def _run(self) -> None:
         while True:
-            self.most = max(self.most, len(_children(os.getpid())))
+            self.most = max(self.most, len(child_pids(os.getpid())))
             await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
