@@ -76,6 +76,7 @@ ROWS: list[tuple[str, Callable[[Figures], float], str]] = [
     ("  ready -> download p99, s", lambda f: f.seen_p99_s, ".2f"),
     ("  download p99, s", lambda f: f.download_p99_s, ".2f"),
     ("requests per job", lambda f: f.requests_per_job, ".2f"),
+    ("  TLS handshakes per job", lambda f: f.handshakes_per_job, ".2f"),
     ("peak RSS, MB", lambda f: f.peak_rss_mb, ".0f"),
     ("CPU per job, ms", lambda f: f.cpu_ms_per_job, ".1f"),
     ("  of which sys, ms", lambda f: 1000 * f.cpu_sys_s / f.jobs, ".1f"),

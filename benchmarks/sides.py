@@ -50,6 +50,7 @@ class Figures:
     download_p99_s: float = math.nan
     requests_per_job: float = math.nan  # as counted by the stand-in
     client_requests_per_job: float = math.nan  # ours: as counted by our clients
+    handshakes_per_job: float = math.nan  # HTTPS: TLS handshakes the stand-in accepted, / N
     peak_rss_mb: float = math.nan
     start_rss_mb: float = math.nan
     cpu_s: float = math.nan
@@ -330,6 +331,8 @@ def run_side(args: argparse.Namespace) -> Figures:
         figures.peak_rss_mb = peak_rss_mb()
         counts = stand_in.call("/_control", {})
         figures.requests_per_job = counts["requests"] / args.jobs
+        if args.cafile is not None:
+            figures.handshakes_per_job = stand_in.call("/_bench/handshakes")["accepted"] / args.jobs
         ready = stand_in.call("/_tasks")
     finally:
         stand_in.close()

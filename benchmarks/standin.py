@@ -79,7 +79,14 @@ async def serve(job_seconds: float, context: ssl.SSLContext | None) -> None:
 
     from adapters.stand_in.app import StandInState, make_app
 
-    runner = web.AppRunner(make_app(StandInState(job_seconds=job_seconds)), access_log=None)
+    app = make_app(StandInState(job_seconds=job_seconds))
+
+    async def handshakes(request: web.Request) -> web.Response:
+        # TLS handshakes this server has accepted: how well each client reuses connections.
+        return web.json_response({"accepted": context.session_stats()["accept"] if context else None})
+
+    app.router.add_get("/_bench/handshakes", handshakes)  # "/_" paths are not counted as requests
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()
