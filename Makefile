@@ -19,7 +19,7 @@ run: $(STAMP)  ## start the bot (the console and the local stand-in when no toke
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q
 
-bench: $(STAMP)  ## the load benchmark against the local stand-in (not a test)
+bench: $(STAMP)  ## the benchmark against local stand-ins, not a test: ~10 min; quick: make bench ARGS="--jobs 50 --repeat 1"
 	$(PY) benchmarks/load.py $(ARGS)
 
 clean:
