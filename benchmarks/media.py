@@ -97,13 +97,20 @@ class FfmpegCounter:
 
 async def _shrink_all(files: list[Path], figures: MediaFigures) -> None:
     from bot import transcode
+    from bot.settings import Settings
 
     stalls, rss, ffmpegs = LoopStalls(), RssSampler(), FfmpegCounter()
     for sampler in (stalls, rss, ffmpegs):
         sampler.start()
     start = time.perf_counter()
-    results = await asyncio.gather(*(transcode.shrink(f, DISCORD_LIMIT) for f in files),
-                                   return_exceptions=True)
+    # As the Discord adapter shrinks: within the process's bound (SORA_MAX_TRANSCODES).
+    transcoder = transcode.Transcoder(Settings().max_transcodes)
+
+    async def one(f: Path) -> Path | None:
+        async with transcoder.turn():
+            return await transcode.shrink(f, DISCORD_LIMIT)
+
+    results = await asyncio.gather(*(one(f) for f in files), return_exceptions=True)
     figures.wall_s = time.perf_counter() - start
     for sampler in (stalls, rss, ffmpegs):
         await sampler.stop()
@@ -140,25 +147,35 @@ def _all_cpu() -> float:
 # -- Slack uploads -----------------------------------------------------------------------
 
 
-async def upload_as_production(client: object, video: Path, i: int) -> None:
-    """The one call the Slack adapter makes to post a video (adapters/slack/status.py,
-    `upload`). When that changes (streamed from disk), change this call site to match."""
-    await client.files_upload_v2(  # type: ignore[attr-defined]
-        channel="C0BENCH", file=str(video), filename=f"sora-job{i}.mp4", title=f"clip {i}",
-        initial_comment="Here is your video")
+async def upload_as_production(client: object, session: object, uploads: asyncio.Semaphore,
+                               video: Path, i: int) -> None:
+    """What the Slack adapter does to post a video (adapters/slack/status.py): its upload
+    function, within its bound on uploads at once."""
+    from adapters.slack.status import upload_file
+
+    async with uploads:
+        await upload_file(client, session, video, f"sora-job{i}.mp4", f"clip {i}",  # type: ignore[arg-type]
+                          "C0BENCH", None, "Here is your video")
 
 
 async def _upload_all(files: list[Path], api_url: str, figures: MediaFigures) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    client = AsyncWebClient(token="xoxb-bench", base_url=api_url, timeout=600)
+    import aiohttp
+
+    from adapters.slack.context import MAX_UPLOADS
+
+    session = aiohttp.ClientSession()
+    client = AsyncWebClient(token="xoxb-bench", base_url=api_url, timeout=600, session=session)
+    uploads = asyncio.Semaphore(MAX_UPLOADS)
     stalls, rss = LoopStalls(), RssSampler(period=0.01)
     figures.idle_rss_mb = rss.sample()
     stalls.start()
     rss.start()
     start = time.perf_counter()
-    results = await asyncio.gather(*(upload_as_production(client, f, i) for i, f in enumerate(files)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(*(upload_as_production(client, session, uploads, f, i)
+                                     for i, f in enumerate(files)), return_exceptions=True)
+    await session.close()
     figures.wall_s = time.perf_counter() - start
     await stalls.stop()
     await rss.stop()

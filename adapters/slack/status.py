@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.buttons import result_blocks
@@ -36,6 +37,28 @@ class UploadError(Exception):
     """Sending the bytes failed: a passing fault, tried again by the core."""
 
 
+#: A 200 MB video over a slow link: bounded by socket reads, not by a total.
+UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
+
+
+async def upload_file(client: AsyncWebClient, session: aiohttp.ClientSession, video: Path,
+                      name: str, title: str, channel: str, thread_ts: str | None,
+                      comment: str) -> list[dict[str, Any]]:
+    """files_upload_v2's three steps, with the bytes streamed from disk (slack_sdk reads the
+    whole file into memory first, on the event loop: 33 MB per upload in flight). Slack's
+    one-time upload URL carries its own authorisation: the bot token is not sent with it.
+    Returns the shared files."""
+    target = await client.files_getUploadURLExternal(filename=name, length=video.stat().st_size)
+    with video.open("rb") as body:
+        async with session.post(str(target["upload_url"]), data=body, timeout=UPLOAD_TIMEOUT) as resp:
+            if resp.status != 200:
+                raise UploadError(f"Slack's upload address answered HTTP {resp.status}")
+    done = await client.files_completeUploadExternal(
+        files=[{"id": target["file_id"], "title": title}], channel_id=channel, thread_ts=thread_ts,
+        initial_comment=comment)
+    return list(done.get("files") or [])
+
+
 class SlackStatus(StatusMessage):
     """Built from `job.origin` (channel, thread_ts), so it serves new and resumed jobs alike."""
 
@@ -46,8 +69,6 @@ class SlackStatus(StatusMessage):
         self.client = ctx.client
         self.session = ctx.runtime.session
         self.uploads = ctx.uploads
-        # A 200 MB video over a slow link: bounded by socket reads, not by a total.
-        self.upload_timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
         self.catalogue = ctx.settings.catalogue
         self.channel: str = origin["channel"]
         self.thread_ts: str | None = origin.get("thread_ts")
@@ -73,33 +94,19 @@ class SlackStatus(StatusMessage):
             log.warning("Updating the status of job %s failed: %s", job.id, code)
 
     async def upload(self, job: Job, video: Path, caption: str) -> str | None:
-        # files_upload_v2's three steps, with the bytes streamed from disk: slack_sdk reads
-        # the whole file into memory first, on the event loop (33 MB per upload in flight).
-        name = f"sora-{job.id}.mp4"
         try:
             async with self.uploads:
-                target = await self.client.files_getUploadURLExternal(
-                    filename=name, length=video.stat().st_size)
-                await self._send_bytes(str(target["upload_url"]), video)
-                done = await self.client.files_completeUploadExternal(
-                    files=[{"id": target["file_id"], "title": texts.short(job.request.prompt, 80)}],
-                    channel_id=self.channel, thread_ts=self.thread_ts, initial_comment=caption)
+                files = await upload_file(self.client, self.session, video, f"sora-{job.id}.mp4",
+                                          texts.short(job.request.prompt, 80), self.channel,
+                                          self.thread_ts, caption)
             # The 🗑 button deletes the file with the status message.
-            job.origin[FILES] = [f["id"] for f in done.get("files") or [] if f.get("id")]
+            job.origin[FILES] = [f["id"] for f in files if f.get("id")]
         except SlackApiError as exc:
             code = slack_error(exc)
             log.error("Uploading job %s to %s failed: %s", job.id, self.channel, code)
             await self.show(job, f"⚠️ The video was made but Slack refused the upload ({code}).")
             raise DeliveryFailed(f"Slack refused the upload ({code}).") from exc
         return None
-
-    async def _send_bytes(self, url: str, video: Path) -> None:
-        """POST the file to Slack's one-time upload URL, read from disk in chunks as sent.
-        Slack's URL carries its own authorisation: the bot token is not sent with it."""
-        with video.open("rb") as body:
-            async with self.session.post(url, data=body, timeout=self.upload_timeout) as resp:
-                if resp.status != 200:
-                    raise UploadError(f"Slack's upload address answered HTTP {resp.status}")
 
     async def find_posted(self, job: Job) -> str | None:
         """The shared file of this job among the conversation's (or thread's) recent messages."""
