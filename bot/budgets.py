@@ -152,18 +152,18 @@ class Budgets:
             )
         ))
 
-    def status(self, team: str, user: str, now: dt.datetime | None = None) -> BudgetStatus:
+    async def status(self, team: str, user: str, now: dt.datetime | None = None) -> BudgetStatus:
         now = now or dt.datetime.now(dt.UTC)
         w = windows(now)
-        spend, rows = self.store.spend(team, user, w.day_start, w.month_start)
+        spend, rows = await self.store.spend(team, user, w.day_start, w.month_start)
         return BudgetStatus(Usage.of(self.defaults, spend, rows), now)
 
-    def reserve(self, job: dict[str, Any], now: dt.datetime) -> BudgetStatus:
+    async def reserve(self, job: dict[str, Any], now: dt.datetime) -> BudgetStatus:
         """Insert the job with its cost reserved, or raise QuotaExceeded saying what is left
         (AlreadyStarted when the member has a live job for the same source)."""
         cost = job["cost_micros"]
         w = windows(now)
-        outcome, spend, rows = self.store.reserve(
+        outcome, spend, rows = await self.store.reserve(
             job, w.day_start, w.month_start,
             lambda spend, rows: Usage.of(self.defaults, spend, rows).fits(cost))
         status = BudgetStatus(Usage.of(self.defaults, spend, rows), now)
@@ -175,13 +175,13 @@ class Budgets:
             raise DuplicateRequest()
         return status
 
-    def move(self, job_id: str, old_cost: int, new_cost: int, now: dt.datetime,
+    async def move(self, job_id: str, old_cost: int, new_cost: int, now: dt.datetime,
              **job_fields: Any) -> BudgetStatus:
         """Re-quote a reserved job at `new_cost` (its model moved to a fallback), in one atomic
         store step. A drop always fits; a rise must fit every cap, else QuotaExceeded and
         nothing changes."""
         w = windows(now)
-        outcome, spend, rows = self.store.move_reservation(
+        outcome, spend, rows = await self.store.move_reservation(
             job_id, new_cost, w.day_start, w.month_start,
             lambda spend, rows: new_cost <= old_cost or Usage.of(self.defaults, spend, rows).fits(new_cost),
             **job_fields)
@@ -192,13 +192,13 @@ class Budgets:
             raise KeyError(job_id)  # no open reservation: the engine's own bookkeeping is off
         return status
 
-    def ensure_room(self, team: str, user: str, cost: int) -> None:
+    async def ensure_room(self, team: str, user: str, cost: int) -> None:
         """Raise QuotaExceeded early, before costly work; `reserve()` checks again atomically."""
-        status = self.status(team, user)
+        status = await self.status(team, user)
         if not status.usage.fits(cost):
             raise QuotaExceeded(refusal(status, cost))
 
-    def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
+    async def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
             monthly: float | object | None = KEEP) -> None:
         """Set caps in dollars for a member, or for the whole team when `user` is None."""
         caps: dict[str, int | None] = {}
@@ -211,13 +211,13 @@ class Budgets:
             caps[column] = None if value is None else to_micros(value)
         if not caps:
             raise InvalidRequest("Give a daily and/or monthly amount in dollars.")
-        self.store.set_quota(team, user or "", **caps)
+        await self.store.set_quota(team, user or "", **caps)
 
-    def clear(self, team: str, user: str | None) -> bool:
-        return self.store.clear_quota(team, user or "")
+    async def clear(self, team: str, user: str | None) -> bool:
+        return await self.store.clear_quota(team, user or "")
 
-    def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
-        return self.store.quotas(team)
+    async def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
+        return await self.store.quotas(team)
 
 
 def refusal(status: BudgetStatus, cost: int) -> str:

@@ -80,24 +80,24 @@ class JobEngine:
                   cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
                   source=source, requested_model=valid.model)
         row = {**job.to_row(), **self.leases.claim(), "request_key": request_key}
-        status = self.budgets.reserve(row, now)
+        status = await self.budgets.reserve(row, now)
         left = status.left_today
         self._start(job, events)
         return Accepted(job, None if left is None else max(0, left - cost))
 
-    def job(self, job_id: str) -> Job | None:
-        row = self.store.get_job(job_id)
+    async def job(self, job_id: str) -> Job | None:
+        row = await self.store.get_job(job_id)
         return Job.from_row(row) if row else None
 
-    def jobs(self, team: str | None = None, user: str | None = None, limit: int = 20) -> list[Job]:
-        return [Job.from_row(r) for r in self.store.recent_jobs(team, user, limit)]
+    async def jobs(self, team: str | None = None, user: str | None = None, limit: int = 20) -> list[Job]:
+        return [Job.from_row(r) for r in await self.store.recent_jobs(team, user, limit)]
 
     async def resume(self, platforms: Iterable[str] | None = None) -> list[Job]:
         """Continue the unfinished jobs of these platforms (all registered ones by default)
         that no live process holds: a job is taken only once its owner's lease has run out."""
         wanted = set(platforms if platforms is not None else self._factories)
         resumed = []
-        for row in self.store.unfinished_jobs():
+        for row in await self.store.unfinished_jobs():
             job = Job.from_row(row)
             if job.requester.platform not in wanted or job.id in self._tasks:
                 continue
@@ -105,23 +105,23 @@ class JobEngine:
             if factory is None:
                 log.warning("No adapter registered for %s; job %s waits", job.requester.platform, job.id)
                 continue
-            if not self.leases.take(job.id):
+            if not await self.leases.take(job.id):
                 continue  # another process is working on it
             log.info("Resuming job %s (%s)", job.id, job.status)
             self._start(job, factory(job))
             resumed.append(job)
         return resumed
 
-    def running_elsewhere(self, platforms: Iterable[str]) -> int:
+    async def running_elsewhere(self, platforms: Iterable[str]) -> int:
         """Unfinished jobs of these platforms that another live process holds."""
         wanted = set(platforms)
-        return sum(1 for row in self.store.unfinished_jobs()
+        return sum(1 for row in await self.store.unfinished_jobs()
                    if row["platform"] in wanted and row["id"] not in self._tasks)
 
-    def settle_unknown(self, job_id: str, charge: bool, team: str | None = None) -> Job:
+    async def settle_unknown(self, job_id: str, charge: bool, team: str | None = None) -> Job:
         """An admin's word on a job whose outcome is unknown: the service did make it
         (`charge`), or did not (release the held cost). Only such jobs, and only once."""
-        job = self.job(job_id)
+        job = await self.job(job_id)
         if job is None or (team is not None and job.requester.team != team):
             raise InvalidRequest(f"There is no job {job_id} here.")
         if job.status != "unknown":
@@ -129,15 +129,15 @@ class JobEngine:
                                  "unknown can be released or charged.")
         note = ("Charged by an admin: the service made it." if charge
                 else "Released by an admin: the service did not make it.")
-        self.store.settle(job_id, "spent" if charge else "released",
+        await self.store.settle(job_id, "spent" if charge else "released",
                           status="delivered" if charge else "failed", error=note)
-        return self.job(job_id) or job
+        return await self.job(job_id) or job
 
     async def wait(self, job_id: str) -> Job:
         task = self._tasks.get(job_id)
         if task is not None:
             await asyncio.shield(task)
-        job = self.job(job_id)
+        job = await self.job(job_id)
         if job is None:
             raise KeyError(job_id)
         return job
@@ -168,7 +168,7 @@ class JobEngine:
         try:
             if job.status == "reserved":
                 await events.accepted(job)
-                self._update(job, status="waiting")
+                await self._update(job, status="waiting")
             if job.status == "submitting":
                 # Cut off mid-submit: the task may exist upstream. Hold, never resend.
                 raise OutcomeUnknown(usd(job.cost_micros))
@@ -196,7 +196,7 @@ class JobEngine:
         async with self.slots.hold(key):
             fresh = job.status == "waiting"
             if fresh:
-                self._update(job, status="submitting")  # before the POST: never sent twice
+                await self._update(job, status="submitting")  # before the POST: never sent twice
                 deadline = time.time() + self.settings.job_timeout
                 try:
                     job.task_id = await self._submit(job, deadline)
@@ -204,7 +204,7 @@ class JobEngine:
                     if exc.task_may_exist:
                         raise OutcomeUnknown(usd(job.cost_micros)) from exc
                     raise
-                self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
+                await self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
             url = await self._poll(job, events, deadline, first=fresh)
@@ -213,7 +213,7 @@ class JobEngine:
             path = self.settings.media_dir / f"{job.id}.mp4"
             # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
             await self.clients.for_model(job.request.model).download(job.task_id, url, path)
-            self._update(job, status="downloaded", video_path=str(path), progress=100)
+            await self._update(job, status="downloaded", video_path=str(path), progress=100)
 
     async def _submit(self, job: Job, deadline: float) -> str:
         """Submit to the model's provider. Only a definite "model not found" (no task made)
@@ -224,9 +224,9 @@ class JobEngine:
                 return await self.clients.for_model(job.request.model).submit(job.request, deadline)
             except ModelUnavailable:
                 tried.append(job.request.model)
-                self._move_to_fallback(job, tried)
+                await self._move_to_fallback(job, tried)
 
-    def _move_to_fallback(self, job: Job, tried: list[str]) -> None:
+    async def _move_to_fallback(self, job: Job, tried: list[str]) -> None:
         """Re-quote the job at its fallback's price and move the reservation in one store
         step; raise (the job then fails, releasing everything) when it cannot move."""
         gone = job.request.model
@@ -244,7 +244,7 @@ class JobEngine:
                                    f"{exc.user_message} {admin}") from None
         cost = cost_micros(moved, self.settings)
         try:
-            self.budgets.move(job.id, job.cost_micros, cost, dt.datetime.now(dt.UTC), model=moved.model)
+            await self.budgets.move(job.id, job.cost_micros, cost, dt.datetime.now(dt.UTC), model=moved.model)
         except QuotaExceeded as exc:
             raise QuotaExceeded(f"{gone} is not available at the video service, and its fallback "
                                 f"{fallback} costs more ({usd(cost)}): {exc.user_message} "
@@ -301,12 +301,12 @@ class JobEngine:
             # The video exists and was paid for upstream; retrying delivery could post twice.
             log.exception("Delivering job %s failed", job.id)
             error = "delivery failed"
-        self.store.settle(job.id, "spent", status="delivered", error=error)
+        await self.store.settle(job.id, "spent", status="delivered", error=error)
         job.status, job.error = "delivered", error
 
     async def _fail(self, job: Job, events: _Throttled, error: SoraError) -> None:
         error.user_message = self.scrub(error.user_message)
-        if not self.store.settle(job.id, "released", status="failed", error=error.user_message):
+        if not await self.store.settle(job.id, "released", status="failed", error=error.user_message):
             log.warning("Job %s was settled elsewhere; not failing it", job.id)
             return
         job.status, job.error = "failed", error.user_message
@@ -315,7 +315,7 @@ class JobEngine:
     async def _hold(self, job: Job, events: _Throttled, error: SoraError) -> None:
         """The cost stays reserved; only an admin settles it (`settle_unknown`)."""
         error.user_message = self.scrub(error.user_message)
-        self._update(job, status="unknown", error=error.user_message)
+        await self._update(job, status="unknown", error=error.user_message)
         await self._tell_failure(job, events, error)
 
     async def _tell_failure(self, job: Job, events: _Throttled, error: SoraError) -> None:
@@ -324,8 +324,8 @@ class JobEngine:
         except Exception:
             log.exception("Reporting the failure of job %s failed", job.id)
 
-    def _update(self, job: Job, **fields: Any) -> None:
-        self.store.update_job(job.id, **fields)
+    async def _update(self, job: Job, **fields: Any) -> None:
+        await self.store.update_job(job.id, **fields)
         for name, value in fields.items():
             if hasattr(job, name):
                 setattr(job, name, value)
@@ -361,13 +361,13 @@ class _Throttled:
         self.last_stage: str | None = None
         self.last_sent = 0.0
 
-    def _remember(self, job: Job, ref: str | None) -> None:
+    async def _remember(self, job: Job, ref: str | None) -> None:
         if ref:
             job.origin[REF] = ref
-            self.engine._update(job, origin=job.origin)
+            await self.engine._update(job, origin=job.origin)
 
     async def accepted(self, job: Job) -> None:
-        self._remember(job, await self.events.accepted(job))
+        await self._remember(job, await self.events.accepted(job))
 
     async def progress(self, job: Job, progress: Progress) -> None:
         now = time.monotonic()
@@ -375,15 +375,15 @@ class _Throttled:
             return
         self.last_stage, self.last_sent = progress.stage, now
         try:
-            self._remember(job, await self.events.progress(job, progress))
+            await self._remember(job, await self.events.progress(job, progress))
         except Exception:
             log.exception("Progress update for job %s failed", job.id)
 
     async def completed(self, job: Job, video: Path) -> None:
-        self._remember(job, await self.events.completed(job, video))
+        await self._remember(job, await self.events.completed(job, video))
 
     async def failed(self, job: Job, error: SoraError) -> None:
-        self._remember(job, await self.events.failed(job, error))
+        await self._remember(job, await self.events.failed(job, error))
 
 
 def _failure_message(error: str | None) -> str:

@@ -35,8 +35,8 @@ class Runtime:
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """One store, one HTTP session, one client per provider of the catalogue, one engine."""
     async with contextlib.AsyncExitStack() as stack:
-        store = Store(settings.db_path)
-        stack.callback(store.close)
+        store = await Store.open(settings.database)
+        stack.push_async_callback(store.aclose)
         connector = aiohttp.TCPConnector(limit=max(100, settings.max_concurrent_jobs))
         session = await stack.enter_async_context(aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=settings.http_timeout)))

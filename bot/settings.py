@@ -35,6 +35,9 @@ class Settings:
     catalogue: Catalogue = field(default_factory=lambda: catalogue_.BUILTIN, repr=False)
     # Storage
     db_path: Path = Path("data/sora.db")
+    #: SORA_DB as a postgresql:// URL: the shared database of several processes or hosts;
+    #: it wins over db_path. Kept out of repr: it may carry a password.
+    db_url: str = field(default="", repr=False)
     media_dir: Path = Path("data/videos")
     # Polling and deadlines (seconds; fractions allowed so tests run in milliseconds)
     poll_first_delay: float = 15.0
@@ -70,6 +73,10 @@ class Settings:
     discord_guild_id: int | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    #: Which gateway shards this process runs, of how many: processes sharing one bot token
+    #: split the shards between them. None: one process, discord.py picks.
+    discord_shard_ids: tuple[int, ...] | None = None
+    discord_shard_count: int | None = None
     # Slack
     slack_bot_token: str = field(default="", repr=False)
     slack_app_token: str = field(default="", repr=False)
@@ -92,12 +99,17 @@ class Settings:
         """No key: run against the local APIMaster stand-in (test clips, nothing charged)."""
         return not self.api_key
 
+    @property
+    def database(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.db_url or self.db_path
+
     def secrets(self) -> list[str]:
         """Every credential the bot holds: scrubbed from anything a person, a log or the
         database could see, even when an upstream service quotes one back."""
         return [s for s in (self.api_key, self.discord_token, self.slack_bot_token,
                             self.slack_app_token, self.slack_signing_secret,
-                            *self.catalogue.secrets()) if s]
+                            _password(self.db_url), *self.catalogue.secrets()) if s]
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -126,7 +138,8 @@ class Settings:
             # Provider keys are required only with a real key: the stand-in needs none.
             catalogue=catalogue_.load(r.text("SORA_MODELS_FILE"), env, _prices(r.text("SORA_PRICES")),
                                       require_keys=bool(api_key)),
-            db_path=Path(r.text("SORA_DB") or d.db_path),
+            db_path=d.db_path if _is_db_url(r.text("SORA_DB")) else Path(r.text("SORA_DB") or d.db_path),
+            db_url=r.db_url("SORA_DB") or "",
             media_dir=Path(r.text("SORA_MEDIA_DIR") or d.media_dir),
             poll_first_delay=r.seconds("SORA_POLL_FIRST_DELAY", d.poll_first_delay),
             poll_interval=r.seconds("SORA_POLL_INTERVAL", d.poll_interval),
@@ -155,6 +168,8 @@ class Settings:
             discord_guild_id=r.optional_whole("DISCORD_GUILD_ID"),
             discord_api_base=r.url("DISCORD_API_BASE"),
             discord_gateway_url=r.url("DISCORD_GATEWAY_URL", ("ws", "wss")),
+            discord_shard_ids=r.whole_list("DISCORD_SHARD_IDS"),
+            discord_shard_count=r.optional_whole("DISCORD_SHARD_COUNT"),
             slack_bot_token=r.text("SLACK_BOT_TOKEN") or "",
             slack_app_token=r.text("SLACK_APP_TOKEN") or "",
             slack_signing_secret=r.text("SLACK_SIGNING_SECRET") or "",
@@ -167,6 +182,13 @@ class Settings:
             port=r.port("PORT", d.port),
             log_level=r.log_level("LOG_LEVEL", d.log_level),
         )
+        if settings.discord_shard_ids is not None and not (
+                settings.discord_shard_count and all(i < settings.discord_shard_count
+                                                     for i in settings.discord_shard_ids)):
+            raise ConfigError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT, and every id must be "
+                              "less than the count (ids count from 0).")
+        if settings.discord_shard_count == 0:
+            raise ConfigError("DISCORD_SHARD_COUNT must be 1 or more.")
         if settings.catalogue.resolve(settings.reaction_model) is None:
             raise ConfigError(f"SORA_REACTION_MODEL {settings.reaction_model!r} is not a model: use "
                               f"{catalogue_.or_list(settings.catalogue.models())}.")
@@ -218,6 +240,31 @@ class _Reader:
                               f"{' or '.join(s + '://' for s in schemes)} and naming a host.")
         return raw
 
+    def whole_list(self, name: str) -> tuple[int, ...] | None:
+        """Whole numbers separated by commas ("0,1,2"); None when unset."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        return tuple(_non_negative(name, item.strip(), int, "whole numbers separated by commas")
+                     for item in raw.split(","))
+
+    def db_url(self, name: str) -> str | None:
+        """A postgresql:// URL, checked; None for a path (SQLite) or nothing."""
+        raw = self.text(name)
+        if not _is_db_url(raw):
+            return None
+        assert raw is not None
+        try:
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or not (parts.hostname or "host=" in parts.query):
+            # Not echoed: the URL may carry a password.
+            raise ConfigError(f"{name} must be a file path or a URL such as "
+                              "postgresql://user:password@host:5432/dbname naming a host.")
+        return raw
+
     def port(self, name: str, default: int) -> int:
         value = self.whole(name, default)
         if not 1 <= value <= 65535:
@@ -239,6 +286,17 @@ class _Reader:
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _is_db_url(raw: str | None) -> bool:
+    return bool(raw) and str(raw).startswith(("postgresql://", "postgres://"))
+
+
+def _password(url: str) -> str:
+    try:
+        return urlsplit(url).password or "" if url else ""
+    except ValueError:
+        return ""
 
 
 def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -> N:

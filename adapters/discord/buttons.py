@@ -36,7 +36,7 @@ def result_buttons(engine: JobEngine, start: Start
             return cls(match["job_id"], match["action"])
 
         async def callback(self, interaction: discord.Interaction) -> None:
-            job = engine.job(self.job_id)
+            job = await engine.job(self.job_id)
             if job is None:
                 await interaction.response.send_message(
                     "That video's settings are no longer known.", ephemeral=True)

@@ -58,7 +58,7 @@ class DiscordJobs:
         say what it costs. Refusals are private and charge nothing."""
         who = requester(interaction.guild_id, interaction.user)
         try:
-            self.chat.check(request, who, missing_permissions(interaction.app_permissions))
+            await self.chat.check(request, who, missing_permissions(interaction.app_permissions))
         except SoraError as exc:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return

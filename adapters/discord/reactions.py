@@ -54,11 +54,11 @@ class Reactions(commands.Cog):
             return
         who = requester(event.guild_id, member)
         source = f"{event.channel_id}/{message.id}"
-        if self.jobs.chat.already_started(who, source):
+        if await self.jobs.chat.already_started(who, source):
             return  # removed and added again: the video is on its way or posted; say nothing
         request = self.jobs.chat.image_request(message.content, image.url)
         try:
-            self.jobs.chat.check(request, who)
+            await self.jobs.chat.check(request, who)
             guild = client.get_guild(event.guild_id)
             await self.jobs.start(request, who, channel_id=event.channel_id,
                                   filesize_limit=guild.filesize_limit if guild else None,

@@ -34,7 +34,7 @@ async def start_job(ctx: SlackContext, request: VideoRequest, requester: Request
     """Check, start the job, and return the private answer (cost and what is left today).
     `request_key` names the Slack request (trigger_id, event_id, view id): Slack retries
     and replays of it start nothing. Raises a SoraError with nothing stored or charged."""
-    ctx.chat.check(request, requester)
+    await ctx.chat.check(request, requester)
     origin = {"channel": where.channel}
     if where.thread_ts:
         origin["thread_ts"] = where.thread_ts

@@ -12,7 +12,7 @@ from tests.fakes.slack import TEAM_ID
 
 
 async def _job_id(bot: Bot, prompt: str | None = None) -> str:
-    jobs = [j for j in bot.rt.engine.jobs(team=TEAM_ID) if prompt in (None, j.request.prompt)]
+    jobs = [j for j in (await bot.rt.engine.jobs(team=TEAM_ID)) if prompt in (None, j.request.prompt)]
     assert len(jobs) == 1
     return jobs[0].id
 
@@ -27,7 +27,7 @@ async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> N
     job = await bot.rt.engine.wait(await _job_id(bot))
     assert job.status == "delivered" and job.error is None
     assert job.requester.user == "UANN" and job.requester.team == TEAM_ID
-    assert bot.rt.store.ledger_state(job.id) == "spent"
+    assert (await bot.rt.store.ledger_state(job.id)) == "spent"
     assert stand_in.state.submits()[0]["prompt"] == "a red fox running through snow"
 
     posts = bot.fake.calls_to("chat.postMessage")
@@ -54,14 +54,14 @@ async def test_bad_flags_are_ephemeral_and_nothing_is_stored(bot: Bot, stand_in)
     assert "Unknown option --fast" in replies[0] and "--pro" in replies[0]
     assert "needs sora-2-pro" in replies[1]
     assert bot.fake.responses[0]["response_type"] == "ephemeral"
-    assert bot.rt.engine.jobs(team=TEAM_ID) == [] and stand_in.state.submits() == []
+    assert (await bot.rt.engine.jobs(team=TEAM_ID)) == [] and stand_in.state.submits() == []
 
 
 async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot, stand_in) -> None:
     stand_in.state.fail("submit", "400")
     await bot.command("a cat")
     job = await bot.rt.engine.wait(await _job_id(bot))
-    assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await bot.rt.store.ledger_state(job.id)) == "released"
     status = bot.fake.message(CHANNEL, job.origin["status_ref"])
     assert status is not None and status["text"].splitlines()[-1].startswith("❌ ")
     assert "Nothing was charged" in status["text"] and "Traceback" not in status["text"]
@@ -82,8 +82,9 @@ async def test_upstream_text_is_scrubbed_and_escaped(bot: Bot, stand_in, caplog)
     shown = bot.fake.message(CHANNEL, echoed.origin["status_ref"])["text"]
     assert "Bearer ***" in shown and TEST_KEY not in shown
     assert TEST_KEY not in (echoed.error or "") and "***" in (echoed.error or "")
-    row = bot.rt.store.db.execute("SELECT * FROM jobs WHERE id = ?", [echoed.id]).fetchone()
-    assert all(TEST_KEY not in str(v) for v in row)
+    async with bot.rt.store.db.connection() as tx:
+        row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", [echoed.id])
+    assert row is not None and all(TEST_KEY not in str(v) for v in row.values())
     assert TEST_KEY not in caplog.text
 
     shown = bot.fake.message(CHANNEL, mentioned.origin["status_ref"])["text"]
@@ -98,7 +99,7 @@ async def test_a_refused_upload_is_shown_and_recorded(bot: Bot) -> None:
     status = bot.fake.message(CHANNEL, job.origin["status_ref"])
     assert "Slack refused the upload (not_in_channel)" in status["text"]
     assert (job.status, job.error) == ("delivered", "Slack refused the upload (not_in_channel).")
-    assert bot.rt.store.ledger_state(job.id) == "spent"  # made and paid for upstream
+    assert (await bot.rt.store.ledger_state(job.id)) == "spent"  # made and paid for upstream
 
 
 async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
@@ -106,7 +107,7 @@ async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
     assert (await bot.command("a cat", timestamp=int(time.time()) - 600)).status == 401
     async with bot.http.post(f"{bot.url}/slack/events", data=b"command=/sora&text=x") as resp:
         assert resp.status == 401
-    assert bot.fake.responses == [] and bot.rt.engine.jobs() == []
+    assert bot.fake.responses == [] and (await bot.rt.engine.jobs()) == []
 
 
 async def test_health_route(bot: Bot) -> None:
@@ -129,13 +130,13 @@ async def test_non_admin_cannot_change_budgets(bot: Bot) -> None:
     await bot.command("quota show", user="UANN")
     refused = await bot.replies(2)
     assert all("Only workspace admins" in r for r in refused)
-    assert bot.rt.budgets.quotas(TEAM_ID) == []
+    assert (await bot.rt.budgets.quotas(TEAM_ID)) == []
 
     await bot.command("quota set <@UANN|ann> --daily 1.5", user="UBOSS")
     await bot.command("quota set --team --monthly 40", user="UBOSS")
     replies = await bot.replies(4)
     assert "$1.50/day" in replies[2] and "$40.00/month" in replies[3]
-    quotas = {q["user"]: q for q in bot.rt.budgets.quotas(TEAM_ID)}
+    quotas = {q["user"]: q for q in (await bot.rt.budgets.quotas(TEAM_ID))}
     assert quotas["UANN"]["daily_micros"] == 1_500_000 and quotas[""]["monthly_micros"] == 40_000_000
     # The new cap applies: a $0.32 video... fits, then usage says what is left.
     await bot.command("usage", user="UANN")
@@ -154,9 +155,9 @@ async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot
     await bot.command("a cat")
     replies = await bot.replies(2)
     assert any("/invite" in r and "Nothing was charged" in r for r in replies)
-    [job] = bot.rt.engine.jobs(team=TEAM_ID)
+    [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     job = await bot.rt.engine.wait(job.id)
-    assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await bot.rt.store.ledger_state(job.id)) == "released"
     assert stand_in.state.submits() == []
     await bot.command("jobs")
     listing = (await bot.replies(3))[2]
@@ -176,8 +177,10 @@ async def test_secrets_never_reach_logs_or_messages(bot: Bot, stand_in, caplog) 
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
     await bot.event(reaction("UANN", CHANNEL, ts))
-    await bot.fake.wait_for(lambda: len(bot.rt.engine.jobs()) == 2)
-    for job in bot.rt.engine.jobs():
+    async def _check():
+        return len((await bot.rt.engine.jobs())) == 2
+    await bot.fake.wait_for(_check)
+    for job in await bot.rt.engine.jobs():
         await bot.rt.engine.wait(job.id)
     shown = repr([c.args for c in bot.fake.calls]) + repr(bot.fake.messages)
     for secret in (BOT_TOKEN, SECRET, TEST_KEY):
@@ -209,5 +212,5 @@ async def test_a_lost_submit_is_held_shown_and_settled_by_an_admin(bot: Bot, sta
     assert "Held: $0.32 for 1 video(s)" in replies[1]
     assert "Only workspace admins" in replies[2]
     assert replies[3] == f"{job.id}: Released by an admin: the service did not make it."
-    assert bot.rt.store.ledger_state(job.id) == "released"
+    assert (await bot.rt.store.ledger_state(job.id)) == "released"
     assert len(stand_in.state.submits()) == 1

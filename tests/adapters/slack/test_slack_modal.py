@@ -60,7 +60,7 @@ async def test_modal_submission_starts_the_job(bot: Bot, stand_in) -> None:
     await bot.fake.wait_for(lambda: bot.fake.calls_to("files.completeUploadExternal"))
     [submit] = stand_in.state.submits()
     assert submit["prompt"] == "a paper boat"
-    [job] = bot.rt.engine.jobs(team=TEAM_ID)
+    [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     assert (job.request.model, job.request.duration, job.request.resolution, job.request.aspect) == (
         "sora-2-pro", 8, "1080p", "9:16")
     [note] = bot.fake.calls_to("chat.postEphemeral")
@@ -72,4 +72,4 @@ async def test_modal_invalid_combination_shows_field_error(bot: Bot, stand_in) -
     assert status == 200
     body = json.loads(text)
     assert body["response_action"] == "errors" and "sora-2-pro" in body["errors"]["resolution"]
-    assert bot.rt.engine.jobs() == [] and stand_in.state.submits() == []
+    assert (await bot.rt.engine.jobs()) == [] and stand_in.state.submits() == []

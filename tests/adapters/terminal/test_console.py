@@ -18,13 +18,13 @@ async def test_commands_in_any_case_and_escapes_never_become_prompts(runtime):
     assert shown.count("Commands: help, usage, jobs, quit") == 3  # once at start, twice asked
     assert shown.count("control characters (an arrow key?), so nothing was sent") == 2
     assert "No jobs yet." in shown
-    assert runtime.engine.jobs() == [] and not runtime.store.totals()
+    assert (await runtime.engine.jobs()) == [] and not (await runtime.store.totals())
 
 
 async def test_one_line_the_slack_grammar_and_one_line_errors(runtime):
     shown = await _session(runtime, "a dog's day at the beach --pro --portrait\n"
                                     "a cat --flux\na cat --duration\n")
-    [job] = runtime.engine.jobs()
+    [job] = await runtime.engine.jobs()
     assert (job.request.prompt, job.request.model, job.request.aspect) == (
         "a dog's day at the beach", "sora-2-pro", "9:16")
     assert job.status == "delivered" and f"[{job.id}] done: " in shown
