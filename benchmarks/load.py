@@ -6,6 +6,7 @@ happens in a child process of its own, so peak RSS and CPU time belong to that r
 this parent prints the two side by side, the ratios, and the targets (benchmarks/README.md).
 
     .venv/bin/python benchmarks/load.py [--jobs 500]      # or: make bench ARGS="--jobs 50"
+    .venv/bin/python benchmarks/load.py --only ours --processes 4 --db postgresql://...
 
 Not a test: figures depend on the machine. See benchmarks/README.md.
 """
@@ -36,6 +37,8 @@ TARGET_RSS_MB = 200.0
 TARGET_CPU_MS = 20.0
 TARGET_LAG_INTERVALS = 1.2
 TARGET_JOBS = 500
+TARGET_STALL_MS = 50.0
+STALL_TICK_S = 0.01
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="run one side in this process and print it")
     p.add_argument("--no-floor", action="store_true",
                    help="skip the I/O floor run (plain aiohttp downloads, no engine)")
+    p.add_argument("--db", help="SORA_DB for our engine: a SQLite path or a postgresql:// URL "
+                                "(default: a SQLite file in the run's temporary folder)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="our engine's jobs split across this many processes sharing the database "
+                        "and one stand-in (default 1)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)  # base URL: one of --processes, run by the parent
     p.add_argument("--json-out", type=Path, help=argparse.SUPPRESS)  # used by the parent
     p.add_argument("--mem-cap-gb", type=float, default=8.0,
                    help="address-space cap for each run, so a runaway run fails instead of swapping")
@@ -82,6 +91,9 @@ class Figures:
     requests_per_job: float = math.nan          # as counted by the stand-in
     client_requests_per_job: float | None = None  # as counted by our client (ours only)
     download_mb_s: float | None = None  # floor only: throughput of the download phase
+    stall_p99_ms: float = math.nan  # how late a 10 ms timer fires: the event loop held up
+    stall_max_ms: float = math.nan
+    processes: int = 1
     peak_rss_mb: float = 0.0
     start_rss_mb: float = 0.0
     cpu_s: float = 0.0
@@ -116,11 +128,45 @@ def current_rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+class StallMeter:
+    """Measures how late the event loop runs a 10 ms timer, for the whole run: a blocking
+    call on the loop (a database wait, a big file write) shows here."""
+
+    def __init__(self) -> None:
+        self.late_s: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(STALL_TICK_S)
+            self.late_s.append(max(0.0, loop.time() - before - STALL_TICK_S))
+
+    def stop(self, figures: Figures) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        figures.stall_p99_ms = 1000 * percentile(self.late_s, 99)
+        figures.stall_max_ms = 1000 * max(self.late_s, default=math.nan)
+
+
 # -- the stand-in, in its own process ----------------------------------------------------
 
 
+def _free_port() -> int:
+    # `fake-api` takes a port from 1 up (PORT's rule), so the benchmark picks a free one.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class StandIn:
-    """`sora-bot fake-api --port 0` as a subprocess, configured over HTTP."""
+    """`sora-bot fake-api --port PORT` as a subprocess, configured over HTTP."""
 
     def __init__(self, workdir: Path, job_seconds: float) -> None:
         self.log_path = workdir / "stand-in.log"
@@ -128,7 +174,8 @@ class StandIn:
         code = "from adapters.main import main; raise SystemExit(main())"
         env = {**os.environ, "APIMASTER_API_KEY": "", "LOG_LEVEL": "WARNING"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, "fake-api", "--port", "0", "--job-seconds", str(job_seconds)],
+            [sys.executable, "-c", code, "fake-api", "--port", str(_free_port()), "--job-seconds",
+             str(job_seconds)],
             cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.base_url = self._wait_for_url()
         self.origin = self.base_url.removesuffix("/v1")
@@ -206,20 +253,28 @@ async def run_ours(args: argparse.Namespace, base_url: str, workdir: Path, figur
         async def failed(self, job: Job, error: SoraError) -> None:
             figures.errors.append(f"{job.id}: {error.user_message}")
 
+    db = args.db or str(workdir / "bench.db")
     settings = Settings(
         api_key="bench-key", base_url=base_url, db_path=workdir / "bench.db",
+        db_url=db if db.startswith(("postgresql://", "postgres://")) else "",
         media_dir=workdir / "videos", poll_first_delay=args.first_delay,
         poll_interval=args.interval, job_timeout=600, max_concurrent_jobs=args.jobs,
         api_requests_per_second=0, user_daily_usd=None,
     )
+    if not settings.db_url:
+        settings = settings.with_(db_path=Path(db))
     events = Events()
+    stalls = StallMeter()
+    who = f"{os.getpid()}-"  # one user per job, distinct across --processes
     async with open_runtime(settings) as rt:
+        stalls.start()
         start = time.time()
         accepted = [await rt.engine.submit(VideoRequest(prompt=f"benchmark clip {i}"),
-                                           Requester("bench", "bench", f"user{i}"), events)
+                                           Requester("bench", "bench", f"user{who}{i}"), events)
                     for i in range(args.jobs)]
         jobs = await asyncio.gather(*(rt.engine.wait(a.job.id) for a in accepted))
         wall = time.time() - start
+        stalls.stop(figures)
         figures.client_requests_per_job = rt.client.requests_sent / args.jobs
     figures.failed = sum(job.status != "delivered" or job.error is not None for job in jobs)
     return wall
@@ -297,31 +352,107 @@ async def run_floor(args: argparse.Namespace, base_url: str, workdir: Path, figu
         return time.time() - start
 
 
+def measure(args: argparse.Namespace, base_url: str, workdir: Path, figures: Figures,
+            deliveries: Deliveries) -> None:
+    """Run one side in this process against a running stand-in: wall time, CPU and RSS."""
+    runner = {"ours": run_ours, "sdk": run_sdk, "floor": run_floor}[args.only]
+    # Import what the side needs before measuring, so start RSS and CPU are comparable.
+    if args.only in ("ours", "floor"):
+        import bot.runtime  # noqa: F401  (preloaded on purpose)
+    else:
+        import openai  # noqa: F401  (preloaded on purpose)
+    figures.start_rss_mb = current_rss_mb()
+    user0, sys0 = cpu_times()
+    figures.wall_s = asyncio.run(runner(args, base_url, workdir, figures, deliveries))
+    user1, sys1 = cpu_times()
+    figures.cpu_user_s, figures.cpu_sys_s = user1 - user0, sys1 - sys0
+    figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s
+    figures.peak_rss_mb = peak_rss_mb()
+
+
+def run_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """One of --processes: its share of the jobs against the parent's stand-in and database;
+    hands back its figures and when each of its videos was seen and delivered."""
+    assert args.worker and args.json_out
+    figures = Figures(side="ours", jobs=args.jobs)
+    deliveries = Deliveries(int(args.video_mb * 1_000_000))
+    workdir = Path(os.environ["SORA_BENCH_WORKDIR"])
+    measure(args, args.worker, workdir, figures, deliveries)
+    return {"figures": asdict(figures), "at": deliveries.at, "seen": deliveries.seen,
+            "bad_size": deliveries.bad_size}
+
+
+def run_workers(args: argparse.Namespace, base_url: str, workdir: Path, figures: Figures,
+                deliveries: Deliveries) -> None:
+    """Our engine in --processes processes at once on one database: wall time is the
+    slowest's, CPU the sum, RSS and stalls the worst process's."""
+    share = [args.jobs // args.processes + (n < args.jobs % args.processes) for n in range(args.processes)]
+    outs = [workdir / f"worker{n}.json" for n in range(args.processes)]
+    db = args.db or str(workdir / "bench.db")
+    if not db.startswith(("postgresql://", "postgres://")):
+        # Migrate once before the race to start, as a deployment's first process would.
+        from storage.store import Store
+
+        async def migrate() -> None:
+            await (await Store.open(db)).aclose()
+        asyncio.run(migrate())
+    procs = []
+    for n, out in enumerate(outs):
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--only", "ours", "--worker", base_url,
+               "--jobs", str(share[n]), "--db", db, "--json-out", str(out),
+               *_passed_on(args)]
+        procs.append(subprocess.Popen(cmd, env={**os.environ, "SORA_BENCH_WORKDIR": str(workdir)}))
+    for proc in procs:
+        proc.wait()
+    results = [json.loads(out.read_text()) for out in outs if out.exists() and out.stat().st_size]
+    if len(results) != len(outs):
+        figures.errors.append(f"{len(outs) - len(results)} worker process(es) failed")
+    for r in results:
+        f = Figures(**r["figures"])
+        deliveries.at.update(r["at"])
+        deliveries.seen.update(r["seen"])
+        deliveries.bad_size += r["bad_size"]
+        figures.wall_s = max(figures.wall_s, f.wall_s)
+        figures.cpu_user_s += f.cpu_user_s
+        figures.cpu_sys_s += f.cpu_sys_s
+        figures.cpu_s += f.cpu_s
+        figures.failed += f.failed
+        figures.errors += f.errors
+        figures.peak_rss_mb = max(figures.peak_rss_mb, f.peak_rss_mb)
+        figures.start_rss_mb = max(figures.start_rss_mb, f.start_rss_mb)
+        figures.stall_p99_ms = _worst(figures.stall_p99_ms, f.stall_p99_ms)
+        figures.stall_max_ms = _worst(figures.stall_max_ms, f.stall_max_ms)
+    figures.client_requests_per_job = None
+
+
+def _worst(a: float, b: float) -> float:
+    return b if math.isnan(a) else max(a, b)
+
+
+def _passed_on(args: argparse.Namespace) -> list[str]:
+    """The timing options a worker shares with its parent."""
+    return ["--job-seconds", str(args.job_seconds), "--jitter", str(args.jitter),
+            "--interval", str(args.interval), "--first-delay", str(args.first_delay),
+            "--video-mb", str(args.video_mb), "--mem-cap-gb", str(args.mem_cap_gb)]
+
+
 def run_side(args: argparse.Namespace) -> Figures:
     if args.mem_cap_gb > 0:
         cap = int(args.mem_cap_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     video_bytes = int(args.video_mb * 1_000_000)
-    figures = Figures(side=args.only, jobs=args.jobs)
+    figures = Figures(side=args.only, jobs=args.jobs,
+                      processes=args.processes if args.only == "ours" else 1)
     workdir = Path(tempfile.mkdtemp(prefix=f"sora-bench-{args.only}-"))
     stand_in = StandIn(workdir, args.job_seconds)
     try:
         stand_in.call("/_control", {"video_bytes": video_bytes, "job_jitter": args.jitter,
                                     "poll_after_ms": round(args.interval * 1000), "record": True})
         deliveries = Deliveries(video_bytes)
-        runner = {"ours": run_ours, "sdk": run_sdk, "floor": run_floor}[args.only]
-        # Import what the side needs before measuring, so start RSS and CPU are comparable.
-        if args.only in ("ours", "floor"):
-            import bot.runtime  # noqa: F401  (preloaded on purpose)
+        if args.only == "ours" and args.processes > 1:
+            run_workers(args, stand_in.base_url, workdir, figures, deliveries)
         else:
-            import openai  # noqa: F401  (preloaded on purpose)
-        figures.start_rss_mb = current_rss_mb()
-        user0, sys0 = cpu_times()
-        figures.wall_s = asyncio.run(runner(args, stand_in.base_url, workdir, figures, deliveries))
-        user1, sys1 = cpu_times()
-        figures.cpu_user_s, figures.cpu_sys_s = user1 - user0, sys1 - sys0
-        figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s
-        figures.peak_rss_mb = peak_rss_mb()
+            measure(args, stand_in.base_url, workdir, figures, deliveries)
         counts = stand_in.call("/_control", {})  # before /_tasks, which is itself recorded
         figures.requests_per_job = counts["requests"] / args.jobs
         ready = stand_in.call("/_tasks")
@@ -345,7 +476,8 @@ def run_side(args: argparse.Namespace) -> Figures:
 
 def show(f: Figures) -> str:
     head = f"{f.side}: {f.jobs} jobs, {f.delivered} delivered, {f.failed} failed" + (
-        f", {f.bad_size} of the wrong size" if f.bad_size else "")
+        f", {f.bad_size} of the wrong size" if f.bad_size else "") + (
+        f" ({f.processes} processes on one database)" if f.processes > 1 else "")
     if f.side == "floor":
         return "\n".join([
             head + " (plain aiohttp: submit, wait, download, write, delete; no engine)",
@@ -367,6 +499,9 @@ def show(f: Figures) -> str:
         f"  CPU per job            {f.cpu_ms_per_job:8.2f} ms "
         f"({f.cpu_s:.2f} s: user {f.cpu_user_s:.2f}, sys {f.cpu_sys_s:.2f})",
     ]
+    if not math.isnan(f.stall_p99_ms):
+        lines.append(f"  event-loop stall p99   {f.stall_p99_ms:8.1f} ms (max {f.stall_max_ms:.1f}; "
+                     f"target < {TARGET_STALL_MS:.0f} ms: {verdict(f.stall_p99_ms < TARGET_STALL_MS)})")
     lines += [f"  error: {e}" for e in f.errors[:5]]
     if len(f.errors) > 5:
         lines.append(f"  ... and {len(f.errors) - 5} more errors")
@@ -403,6 +538,8 @@ def compare(args: argparse.Namespace, ours: Figures, sdk: Figures | None,
     if floor is not None:
         out.append(f"         the I/O floor (no engine) is {floor.cpu_ms_per_job:.2f} ms per job; "
                    f"the engine adds {ours.cpu_ms_per_job - floor.cpu_ms_per_job:.2f} ms")
+    out.append(f"  [{verdict(ours.stall_p99_ms < TARGET_STALL_MS)}] event-loop stall p99 "
+               f"{ours.stall_p99_ms:.1f} ms < {TARGET_STALL_MS:.0f} ms")
     out.append(f"  [{verdict(ours.lag_p99_s <= lag_cap)}] p99 lag {ours.lag_p99_s:.3f} s <= "
                f"{TARGET_LAG_INTERVALS} x {args.interval:g} s poll interval = {lag_cap:.2f} s")
     out.append(f"         of which ready -> seen done (polling) p99 {ours.seen_p99_s:.3f} s, "
@@ -439,6 +576,9 @@ def child(args: argparse.Namespace, side: str, argv: list[str]) -> Figures | Non
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.worker:
+        args.json_out.write_text(json.dumps(run_worker(args)))
+        return 0
     if args.only:
         figures = run_side(args)
         print(show(figures), flush=True)

@@ -43,6 +43,10 @@ class Accepted:
     left_today: int | None
 
 
+#: The statuses a job starts from that lead it into a slot (bot/slots.py) before its submit.
+NEEDS_SLOT = frozenset({"reserved", "waiting", "submitted"})
+
+
 class JobEngine:
     def __init__(self, settings: Settings, store: Store, clients: ProviderClients,
                  budgets: Budgets) -> None:
@@ -154,7 +158,10 @@ class JobEngine:
     # -- the pipeline ----------------------------------------------------------------------
 
     def _start(self, job: Job, events: JobEvents) -> None:
-        task = asyncio.create_task(self._run(job, _Throttled(events, self)), name=job.id)
+        # A place in line before any await, so jobs start in order; only jobs that will
+        # need a slot take one (one that is downloading must not hold the line up).
+        ticket = self.slots.join(_member(job)) if job.status in NEEDS_SLOT else None
+        task = asyncio.create_task(self._run(job, _Throttled(events, self), ticket), name=job.id)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
         self.leases.keep_alive(lambda: self._tasks.keys(), self._lost)
@@ -164,7 +171,14 @@ class JobEngine:
         if task is not None:
             task.cancel()
 
-    async def _run(self, job: Job, events: _Throttled) -> None:
+    async def _run(self, job: Job, events: _Throttled, ticket: int | None) -> None:
+        try:
+            await self._run_in_line(job, events, ticket)
+        finally:
+            if ticket is not None:
+                await asyncio.shield(self.slots.leave(_member(job), ticket))
+
+    async def _run_in_line(self, job: Job, events: _Throttled, ticket: int | None) -> None:
         try:
             if job.status == "reserved":
                 await events.accepted(job)
@@ -173,7 +187,7 @@ class JobEngine:
                 # Cut off mid-submit: the task may exist upstream. Hold, never resend.
                 raise OutcomeUnknown(usd(job.cost_micros))
             if job.status in ("waiting", "submitted"):
-                await self._generate(job, events)
+                await self._generate(job, events, ticket)
             if job.status == "downloaded":
                 await self._deliver(job, events)
         except asyncio.CancelledError:
@@ -189,11 +203,11 @@ class JobEngine:
             log.exception("Job %s failed unexpectedly", job.id)
             await self._fail(job, events, SoraError())
 
-    async def _generate(self, job: Job, events: _Throttled) -> None:
-        key = f"{job.requester.team}/{job.requester.user}"
-        if self.slots.must_wait(key):
+    async def _generate(self, job: Job, events: _Throttled, ticket: int | None) -> None:
+        key = _member(job)
+        if self.slots.must_wait(key, ticket):
             await events.progress(job, Progress("waiting", position=self.slots.waiting + 1))
-        async with self.slots.hold(key):
+        async with self.slots.hold(key, ticket):
             fresh = job.status == "waiting"
             if fresh:
                 await self._update(job, status="submitting")  # before the POST: never sent twice
@@ -384,6 +398,11 @@ class _Throttled:
 
     async def failed(self, job: Job, error: SoraError) -> None:
         await self._remember(job, await self.events.failed(job, error))
+
+
+def _member(job: Job) -> str:
+    """Whose line a job waits in (Slots' key)."""
+    return f"{job.requester.team}/{job.requester.user}"
 
 
 def _failure_message(error: str | None) -> str:
