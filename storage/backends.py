@@ -203,13 +203,21 @@ class PostgresDatabase:
             kwargs={"autocommit": True, "row_factory": dict_row})
 
     async def open(self) -> PostgresDatabase:
+        import psycopg
+
         try:
+            # One plain connection first: when it fails, its error says why (refused, no such
+            # database, authentication), where the pool would only time out.
+            first = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
+            await first.close()
             await self._pool.open(wait=True, timeout=15)
         except Exception as exc:
-            # psycopg's message may quote the connection string; ours names it redacted.
             await self._pool.close()
-            raise ConnectionError(f"Cannot connect to {redacted(self.url)} "
-                                  f"({type(exc).__name__})") from None
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            password = urlsplit(self.url).password
+            if password:  # libpq does not quote it; be sure anyway
+                reason = reason.replace(password, "***")
+            raise ConnectionError(f"Cannot connect to {redacted(self.url)}: {reason}") from None
         return self
 
     @contextlib.asynccontextmanager

@@ -24,6 +24,21 @@ How a store method is written, once, for both backends:
   (`_spend(tx, ...)`); a method never opens a second connection while holding one.
 - A new column or table is a new migration in storage/migrations.py ({int}/{real}/{id} for
   the types that differ).
+
+Porting a method written for the old synchronous sqlite-utils store, line by line:
+
+    def m(self, ...) -> T:                       ->  async def m(self, ...) -> T:
+    with self._immediate(): ...                  ->  async with self.db.transaction(lock=team) as tx:
+    (a single statement)                         ->  async with self.db.connection() as tx:
+    self.db.execute(sql, p).fetchone()[0]        ->  (await tx.fetchone(sql_with_alias, p))["alias"]
+    self.db.execute(sql, p).rowcount             ->  await tx.execute(sql, p)
+    list(self.db.query(sql, p))                  ->  await tx.fetchall(sql, p)
+    self.db.table("t").insert(row)               ->  INSERT INTO t (cols) VALUES (?, ...)
+    self.db.table("t").upsert(row, pk=...)       ->  INSERT ... ON CONFLICT (pk) DO UPDATE SET c = excluded.c
+    except sqlite3.IntegrityError                ->  ... ON CONFLICT DO NOTHING, then `if not rowcount`
+    :name parameters, [column], user             ->  ? in order, "column", "user"
+    db.table("t").create / add_column(...)       ->  CREATE TABLE / ALTER TABLE t ADD COLUMN c TEXT
+And at every call site: `store.m(...)` -> `await store.m(...)`, in an `async def`.
 """
 from __future__ import annotations
 

@@ -205,6 +205,27 @@ async def test_an_unreachable_server_is_named_without_its_password(unused_tcp_po
     assert "s3cret-pw" not in str(failed.value) and "bot:***@127.0.0.1" in str(failed.value)
 
 
+async def test_on_postgresql_a_reservation_waits_only_for_its_own_team(db_target: str):
+    if not db_target.startswith("postgresql://"):
+        pytest.skip("SQLite's write lock covers the whole file, by design")
+    import psycopg
+
+    store = await Store.open(db_target)
+    budgets = Budgets(Settings(), store)
+    now = dt.datetime.now(dt.UTC)
+    async with await psycopg.AsyncConnection.connect(db_target) as other:
+        # Another host is mid-reservation for team "a": it holds a's lock.
+        await other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["a"])
+        await asyncio.wait_for(budgets.reserve(_job(1, 0, team="b"), now), 5)  # b does not wait
+        waiting = asyncio.create_task(budgets.reserve(_job(2, 0, team="a"), now))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # a waits for a
+        await other.rollback()
+        await asyncio.wait_for(waiting, 5)
+    assert sorted(t["team"] for t in await store.totals()) == ["a", "b"]
+    await store.aclose()
+
+
 # -- SQLite only: the file's own lock ------------------------------------------------------------
 
 def _hold_lock(db: str, locked, seconds: float) -> None:

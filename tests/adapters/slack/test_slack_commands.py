@@ -6,7 +6,8 @@ import logging
 import time
 
 from adapters.stand_in import sample_mp4
-from tests.adapters.slack.conftest import CHANNEL, Bot, command_payload
+from tests.adapters.conftest import free_port
+from tests.adapters.slack.conftest import CHANNEL, Bot, command_payload, running
 from tests.conftest import TEST_KEY
 from tests.fakes.slack import TEAM_ID
 
@@ -214,3 +215,21 @@ async def test_a_lost_submit_is_held_shown_and_settled_by_an_admin(bot: Bot, sta
     assert replies[3] == f"{job.id}: Released by an admin: the service did not make it."
     assert (await bot.rt.store.ledger_state(job.id)) == "released"
     assert len(stand_in.state.submits()) == 1
+
+
+async def test_a_retry_reaching_another_replica_starts_nothing_new(slack_settings, fake_slack, stand_in) -> None:
+    """Two replicas behind a load balancer, each with its own store on the one database:
+    Slack's retry of a command lands on the other replica, which starts and charges nothing."""
+    other_port = free_port()
+    other = slack_settings.with_(port=other_port, public_base_url=f"http://127.0.0.1:{other_port}")
+    async with running(slack_settings, fake_slack) as first, running(other, fake_slack) as second:
+        body = command_payload(first.fake, "a fox seen twice")
+        assert (await first.replay(body)).status == 200
+        await first.replies(1)  # Slack retries seconds later, when no answer came in time
+        assert (await second.replay(body)).status == 200  # the same trigger_id, elsewhere
+        replies = await first.replies(2)
+        assert "estimated cost $0.32" in replies[0]
+        assert replies[1] == "That request was already received; nothing new was started or charged."
+        job = await first.rt.engine.wait(await _job_id(first))
+        assert job.status == "delivered" and len(stand_in.state.submits()) == 1
+        assert [t["jobs"] for t in await second.rt.store.totals()] == [1]

@@ -466,3 +466,14 @@ def test_generate_says_each_retry_while_the_api_is_unreachable(tmp_path):
     assert [line.split(",")[1].split(" in ")[0] for line in retries] == [" retry 1", " retry 2", " retry 3"]
     assert all(line.endswith(" s") for line in retries)
     assert lines[-1] == "error: The video service could not be reached."
+
+
+def test_an_unreachable_postgresql_is_one_line_without_its_password(tmp_path):
+    url = f"postgresql://bot:pw-never-shown@127.0.0.1:{_free_port()}/sora"
+    done = sora(tmp_path, "usage", env=_env(tmp_path, APIMASTER_API_KEY=KEY, SORA_DB=url))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: SORA_DB: Cannot connect to {url.replace('pw-never-shown', '***')}: ")
+    assert "refused" in line  # the reason, from libpq
+    assert "pw-never-shown" not in done.stdout + done.stderr
+    assert not list(tmp_path.rglob("*.db"))
