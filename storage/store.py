@@ -158,8 +158,12 @@ class Store:
             quotas = await _quota_rows(tx, team, user)
             if not allow(spend, quotas):
                 return "refused", spend, quotas
-            await tx.execute("UPDATE ledger SET amount_micros = ? WHERE job_id = ? AND state = 'reserved'",
-                             [amount_micros, job_id])
+            # settle() takes no team lock: on PostgreSQL it may have settled the row since the
+            # read above. The UPDATE says so, and once it has matched, it holds the row.
+            if not await tx.execute(
+                    "UPDATE ledger SET amount_micros = ? WHERE job_id = ? AND state = 'reserved'",
+                    [amount_micros, job_id]):
+                return "settled", spend, quotas
             await _update_job(tx, job_id, {**job_fields, "cost_micros": amount_micros})
             return "moved", spend, quotas
 
