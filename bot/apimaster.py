@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -21,6 +22,9 @@ from bot.dialects import FORMS
 from bot.errors import (
     AuthError, BalanceError, DownloadError, ModelUnavailable, RateLimited, SoraError,
     Unreachable, UpstreamError, UpstreamRejected,
+)
+from bot.fetching import (
+    NotAVideo, VideoSink, check_size, clamp, may_fetch, read_answer, unlink_quietly,
 )
 from bot.models import VideoRequest
 from bot.ratelimit import RateLimiter
@@ -87,30 +91,40 @@ class ApiMasterClient:
                                 idempotent=True, deadline=deadline, hint=resp_hint)
         if isinstance(data.get("data"), dict):  # some versions wrap the object
             data = data["data"]
+        # Every field is checked for its type: one odd answer (a NaN progress, a numeric url)
+        # must not end a job whose task goes on, and is billed, upstream.
         raw = str(data.get("status") or "queued").strip().lower()
         status = STATUS_ALIASES.get(raw, raw)
         progress = data.get("progress")
+        if isinstance(progress, bool) or not isinstance(progress, int | float) \
+                or not math.isfinite(progress):
+            progress = None
         error = data.get("error")
         if isinstance(error, dict):
             error = error.get("message") or error.get("code")
+        url = data.get("url") or data.get("video_url")
         return TaskState(
             status=status,
-            progress=int(progress) if isinstance(progress, int | float) else None,
-            url=data.get("url") or data.get("video_url") or None,
-            error=str(error) if error else None,
+            progress=None if progress is None else int(min(max(progress, 0), 100)),
+            url=url if isinstance(url, str) and url else None,
+            error=str(error)[:500] if error else None,
             poll_after=resp_hint[0] if resp_hint else None,
         )
 
     async def download(self, task_id: str, url: str | None, dest: Path,
                        deadline: float | None = None) -> Path:
         """Stream the MP4 to a temporary file and rename it into place when complete.
-        Tries the task's `url` first, then `{base}/v1/videos/{id}/content`."""
-        candidates = [u for u in (self._fix_url(url), f"{self.base}/v1/videos/{task_id}/content") if u]
+        Tries the task's `url` first (when its host may be fetched), then
+        `{base}/v1/videos/{id}/content`; everything by `deadline`, within the size cap."""
+        link = self._fix_url(url)
+        if link and not await may_fetch(link, self.origin, self.settings.download_hosts):
+            link = None
+        candidates = [u for u in (link, f"{self.base}/v1/videos/{task_id}/content") if u]
         dest.parent.mkdir(parents=True, exist_ok=True)
         last: SoraError = DownloadError()
         for candidate in candidates:
             try:
-                await self._with_retries(lambda c=candidate: self._stream_limited(c, dest),
+                await self._with_retries(lambda c=candidate: self._stream_limited(c, dest, deadline),
                                          idempotent=True, deadline=deadline)
                 return dest
             except SoraError as exc:
@@ -150,8 +164,7 @@ class ApiMasterClient:
             timeout = aiohttp.ClientTimeout(total=self._budget(self.settings.http_timeout, deadline))
             async with self.session.request(method, url, json=body, headers=self._headers(url),
                                             timeout=timeout) as resp:
-                text = await resp.text()
-                data = _parse(text)
+                data = _parse(await read_answer(resp))
                 _raise_for(resp.status, data, resp.headers.get("Retry-After"), model)
                 if hint is not None and (ms := resp.headers.get("openai-poll-after-ms")):
                     with contextlib.suppress(ValueError):
@@ -160,39 +173,43 @@ class ApiMasterClient:
 
         return await self._with_retries(once, idempotent=idempotent, deadline=deadline)
 
-    async def _stream_limited(self, url: str, dest: Path) -> None:
+    async def _stream_limited(self, url: str, dest: Path, deadline: float | None) -> None:
         async with self._downloads:  # held per attempt, not across retry back-offs
-            await self._stream_once(url, dest)
+            await self._stream_once(url, dest, deadline)
 
-    async def _stream_once(self, url: str, dest: Path) -> None:
-        await self.limiter.acquire()
+    async def _stream_once(self, url: str, dest: Path, deadline: float | None) -> None:
+        # No pacer token: the pacer spares the API from polls; a finished video's download
+        # has its own bound (SORA_MAX_DOWNLOADS) and waiting here only delayed deliveries.
         self.requests_sent += 1
         part = dest.with_name(dest.name + ".part")
-        # No total timeout on a long download: a stalled read or connect fails instead.
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.settings.http_timeout,
-                                        sock_read=self.settings.http_timeout)
+        # The whole download ends by the deadline (a trickle cannot outlive the job); a
+        # stalled read or connect fails sooner.
+        timeout = aiohttp.ClientTimeout(
+            total=None if deadline is None else max(0.1, deadline - time.time()),
+            sock_connect=self.settings.http_timeout, sock_read=self.settings.http_timeout)
+        cap = self.settings.max_video_bytes
         try:
             async with self.session.get(url, headers=self._headers(url), timeout=timeout) as resp:
                 if resp.status != 200:
-                    _raise_for(resp.status, _parse(await resp.text()), resp.headers.get("Retry-After"))
+                    _raise_for(resp.status, _parse(await read_answer(resp)),
+                               resp.headers.get("Retry-After"))
                     raise DownloadError(f"The finished video could not be downloaded (HTTP {resp.status}).")
                 if "html" in resp.headers.get("Content-Type", ""):
-                    raise DownloadError("The download link returned a web page, not a video.")
+                    raise NotAVideo("The download link returned a web page, not a video.")
+                check_size(resp.content_length, cap)
                 expected = resp.content_length
-                received = 0
                 with part.open("wb") as out:
+                    sink = VideoSink(out, resp.headers.get("Content-Type", ""), cap)
                     async for chunk in resp.content.iter_chunked(CHUNK):
-                        out.write(chunk)
-                        received += len(chunk)
-            if expected is not None and received != expected:
-                raise DownloadError(f"The download stopped early ({received} of {expected} bytes).")
-            if received == 0:
-                raise DownloadError("The download was empty.")
+                        sink.write(chunk)
+                sink.finish()
+            if expected is not None and sink.received != expected:
+                raise DownloadError(f"The download stopped early ({sink.received} of {expected} bytes).")
             os.replace(part, dest)
         except aiohttp.ClientPayloadError as exc:
             raise DownloadError("The download stopped early.") from exc
         finally:
-            part.unlink(missing_ok=True)
+            unlink_quietly(part)
 
     async def _with_retries(self, call: Any, *, idempotent: bool, deadline: float | None) -> Any:
         """Retry transient failures with jittered exponential backoff, honouring Retry-After.
@@ -222,7 +239,8 @@ class ApiMasterClient:
             if attempt > self.settings.max_retries:
                 raise error
             delay = self.settings.retry_base_delay * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
-            delay = max(delay, retry_after or 0.0)
+            # Retry-After is a hint, kept sane: never an hour's sleep, never past the deadline.
+            delay = max(delay, clamp(retry_after, 0.0, self.settings.hint_ceiling) or 0.0)
             if deadline is not None and time.time() + delay >= deadline:
                 raise error
             if unreachable:  # a warning, so `generate` shows it: silence here lasted half a minute

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bot.alerts import Alerts, Meter
 from bot.errors import AlreadyStarted, DuplicateRequest, InvalidRequest, QuotaExceeded
 from bot.models import to_micros, usd
 from bot.settings import Settings
@@ -86,6 +87,15 @@ class Usage:
         )
         return all(cap is None or used + amount <= cap for cap, used in pairs)
 
+    def meters(self, user: str, w: Windows) -> list[Meter]:
+        """Each cap with what was used under it, for the budget alerts."""
+        day, month = w.day_start[:10], w.month_start[:7]
+        lim = self.limits
+        return [Meter(user, "daily", self.user_day, lim.user_daily, day),
+                Meter(user, "monthly", self.user_month, lim.user_monthly, month),
+                Meter(None, "daily", self.team_day, lim.team_daily, day),
+                Meter(None, "monthly", self.team_month, lim.team_monthly, month)]
+
 
 def windows(now: dt.datetime) -> Windows:
     now = now.astimezone(dt.UTC)
@@ -140,11 +150,17 @@ class BudgetStatus:
         ]
 
 
+#: Where a budget change came from, as the audit log shows it.
+FRONT_ENDS = ("discord", "slack", "cli", "web")
+
+
 class Budgets:
-    """Budget policy over the store: defaults from settings, overrides per user and team."""
+    """Budget policy over the store: defaults from settings, overrides per user and team.
+    Every change is audited; crossing 80% or 100% of a cap raises an alert (`alerts`)."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.store = store
+        self.alerts = Alerts(settings, store)
         self.defaults = Limits(*(
             None if v is None else to_micros(v) for v in (
                 settings.user_daily_usd, settings.user_monthly_usd,
@@ -167,16 +183,18 @@ class Budgets:
             job, w.day_start, w.month_start,
             lambda spend, rows: Usage.of(self.defaults, spend, rows).fits(cost))
         status = BudgetStatus(Usage.of(self.defaults, spend, rows), now)
-        if outcome == "refused":
-            raise QuotaExceeded(refusal(status, cost))
         if outcome == "duplicate_source":
             raise AlreadyStarted()
         if outcome == "duplicate_request":
             raise DuplicateRequest()
+        await self.alerts.check(job["platform"], job["team"], status.usage.meters(job["user"], w),
+                                cost, refused=outcome == "refused")
+        if outcome == "refused":
+            raise QuotaExceeded(refusal(status, cost))
         return status
 
     async def move(self, job_id: str, old_cost: int, new_cost: int, now: dt.datetime,
-             **job_fields: Any) -> BudgetStatus:
+                   **job_fields: Any) -> BudgetStatus:
         """Re-quote a reserved job at `new_cost` (its model moved to a fallback), in one atomic
         store step. A drop always fits; a rise must fit every cap, else QuotaExceeded and
         nothing changes."""
@@ -192,15 +210,22 @@ class Budgets:
             raise KeyError(job_id)  # no open reservation: the engine's own bookkeeping is off
         return status
 
-    async def ensure_room(self, team: str, user: str, cost: int) -> None:
-        """Raise QuotaExceeded early, before costly work; `reserve()` checks again atomically."""
+    async def ensure_room(self, team: str, user: str, cost: int, platform: str | None = None) -> None:
+        """Raise QuotaExceeded early, before costly work; `reserve()` checks again atomically.
+        With the requester's `platform`, a refusal raises the "used up" alert."""
         status = await self.status(team, user)
         if not status.usage.fits(cost):
+            if platform:
+                await self.alerts.check(platform, team,
+                                        status.usage.meters(user, windows(status.now)),
+                                        cost, refused=True)
             raise QuotaExceeded(refusal(status, cost))
 
     async def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
-            monthly: float | object | None = KEEP) -> None:
-        """Set caps in dollars for a member, or for the whole team when `user` is None."""
+                  monthly: float | object | None = KEEP, *, by: str, via: str) -> None:
+        """Set caps in dollars for a member, or for the whole team when `user` is None.
+        `by`: who asked (a member id or login name); `via`: the front end (FRONT_ENDS). The
+        one way budgets change: the store writes the audit log in the same transaction."""
         caps: dict[str, int | None] = {}
         for column, value in (("daily_micros", daily), ("monthly_micros", monthly)):
             if value is KEEP:
@@ -211,13 +236,25 @@ class Budgets:
             caps[column] = None if value is None else to_micros(value)
         if not caps:
             raise InvalidRequest("Give a daily and/or monthly amount in dollars.")
-        await self.store.set_quota(team, user or "", **caps)
+        await self.store.change_quota(team, user or "", caps, actor=by, front_end=_front_end(via),
+                                      now=now_iso())
 
-    async def clear(self, team: str, user: str | None) -> bool:
-        return await self.store.clear_quota(team, user or "")
+    async def clear(self, team: str, user: str | None, *, by: str, via: str) -> bool:
+        """Remove overrides so the defaults apply again; audited like `set`."""
+        return await self.store.remove_quota(team, user or "", actor=by,
+                                             front_end=_front_end(via), now=now_iso())
+
+    async def audit_log(self, team: str, limit: int = 200) -> list[dict[str, Any]]:
+        return await self.store.audit_log(team, limit)
 
     async def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
         return await self.store.quotas(team)
+
+
+def _front_end(via: str) -> str:
+    if via not in FRONT_ENDS:
+        raise ValueError(f"unknown front end {via!r}")  # a programming error, not input
+    return via
 
 
 def refusal(status: BudgetStatus, cost: int) -> str:

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import texts
-from bot.budgets import Budgets, refusal
+from bot.admin_links import AdminLinks
+from bot.budgets import Budgets
 from bot.engine import JobEngine
-from bot.errors import QuotaExceeded, SoraError
+from bot.errors import SoraError
 from bot.events import JobEvents
 from bot.images import image_request
 from bot.models import Job, Requester, VideoRequest
 from bot.settings import Settings
+from bot.transcode import Transcoder
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ class ChatJobs:
         self.settings = settings
         self.engine = engine
         self.budgets = budgets
+        self.links = AdminLinks(settings, engine.store)
+        #: Shrinking videos to a platform's upload limit, a few at a time.
+        self.transcoder = Transcoder(settings.max_transcodes)
 
     async def attach(self, platform: str, events_for: Callable[[Job], JobEvents]) -> list[Job]:
         """A front end is up: rebuild its jobs' events from their stored origin with
@@ -60,9 +65,7 @@ class ChatJobs:
         if missing:
             raise CannotPost(f"I cannot post videos here: I need the {missing} permission(s).")
         _, cost = self.engine.quote(request)
-        status = await self.budgets.status(requester.team, requester.user)
-        if not status.usage.fits(cost):
-            raise QuotaExceeded(refusal(status, cost))
+        await self.budgets.ensure_room(requester.team, requester.user, cost, requester.platform)
         return cost
 
     async def start(self, request: VideoRequest, requester: Requester, events: JobEvents,
@@ -86,6 +89,11 @@ class ChatJobs:
         """Whether the member has a live job for `source`: an early, friendly answer. The
         unique key in the store is what actually prevents a second job."""
         return await self.engine.store.has_live_source(requester.team, requester.user, source)
+
+    def admin_link(self, team: str, by: str, ttl: float | None = None) -> str:
+        """A one-time sign-in link to `team`'s dashboard, asked for by `by` (a member id or a
+        login name): what /sora-admin, /sora admin and `sora-bot admin-link` all answer."""
+        return self.links.issue(team, ttl, by=by)
 
     # -- answers ---------------------------------------------------------------------------
 

@@ -18,16 +18,18 @@ from typing import Any
 from bot.budgets import Budgets
 from bot.errors import (
     DeliveryFailed, GenerationFailed, InvalidRequest, JobTimeout, ModelUnavailable,
-    OutcomeUnknown, QuotaExceeded, SoraError,
+    OutcomeUnknown, QuotaExceeded, SoraError, Unfetched,
 )
 from bot.events import JobEvents
 from bot.leases import Leases
 from bot.logs import Scrubber
-from bot.models import Job, Progress, Requester, Stage, VideoRequest, usd
+from bot.fetching import clamp
+from bot.models import Job, JobStatus, Progress, Requester, Stage, VideoRequest, usd
+from bot.reporting import Reporter
 from bot.providers import ProviderClients
 from bot.settings import Settings
 from bot.slots import Slots
-from bot.status import REF
+from bot.status import DELIVERIES, REF
 from bot.validation import cost_micros, validate
 from storage.store import Store
 
@@ -128,9 +130,9 @@ class JobEngine:
         job = await self.job(job_id)
         if job is None or (team is not None and job.requester.team != team):
             raise InvalidRequest(f"There is no job {job_id} here.")
-        if job.status != "unknown":
+        if job.status not in ("unknown", "unfetched"):
             raise InvalidRequest(f"Job {job_id} is {job.status}; only a job whose outcome is "
-                                 "unknown can be released or charged.")
+                                 "unknown, or a video not fetched, can be released or charged.")
         note = ("Charged by an admin: the service made it." if charge
                 else "Released by an admin: the service did not make it.")
         await self.store.settle(job_id, "spent" if charge else "released",
@@ -161,24 +163,31 @@ class JobEngine:
         # A place in line before any await, so jobs start in order; only jobs that will
         # need a slot take one (one that is downloading must not hold the line up).
         ticket = self.slots.join(_member(job)) if job.status in NEEDS_SLOT else None
-        task = asyncio.create_task(self._run(job, _Throttled(events, self), ticket), name=job.id)
+        reporter = Reporter(events, self.settings.progress_min_interval, self._remember)
+        task = asyncio.create_task(self._run(job, reporter, ticket), name=job.id)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        task.add_done_callback(lambda _: reporter.cancel())
         self.leases.keep_alive(lambda: self._tasks.keys(), self._lost)
+
+    async def _remember(self, job: Job, ref: str) -> None:
+        """Store a status message reference an event returned, for a restarted process."""
+        job.origin[REF] = ref
+        await self._update(job, origin=job.origin)
 
     def _lost(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
         if task is not None:
             task.cancel()
 
-    async def _run(self, job: Job, events: _Throttled, ticket: int | None) -> None:
+    async def _run(self, job: Job, events: Reporter, ticket: int | None) -> None:
         try:
             await self._run_in_line(job, events, ticket)
         finally:
             if ticket is not None:
                 await asyncio.shield(self.slots.leave(_member(job), ticket))
 
-    async def _run_in_line(self, job: Job, events: _Throttled, ticket: int | None) -> None:
+    async def _run_in_line(self, job: Job, events: Reporter, ticket: int | None) -> None:
         try:
             if job.status == "reserved":
                 await events.accepted(job)
@@ -188,6 +197,8 @@ class JobEngine:
                 raise OutcomeUnknown(usd(job.cost_micros))
             if job.status in ("waiting", "submitted"):
                 await self._generate(job, events, ticket)
+            if job.status == "unfetched":
+                await self._fetch(job, events, None)
             if job.status == "downloaded":
                 await self._deliver(job, events)
         except asyncio.CancelledError:
@@ -195,7 +206,11 @@ class JobEngine:
         except OutcomeUnknown as exc:
             log.warning("Job %s: the submit's outcome is unknown; %s stays held", job.id,
                         usd(job.cost_micros), exc_info=exc.__cause__ is not None)
-            await self._hold(job, events, exc)
+            await self._hold(job, events, exc, "unknown")
+        except Unfetched as exc:
+            log.warning("Job %s: made but not fetched; %s stays held", job.id,
+                        usd(job.cost_micros), exc_info=exc.__cause__)
+            await self._hold(job, events, exc, "unfetched")
         except SoraError as exc:
             log.info("Job %s failed: %s", job.id, type(exc).__name__, exc_info=exc.retryable)
             await self._fail(job, events, exc)
@@ -203,7 +218,7 @@ class JobEngine:
             log.exception("Job %s failed unexpectedly", job.id)
             await self._fail(job, events, SoraError())
 
-    async def _generate(self, job: Job, events: _Throttled, ticket: int | None) -> None:
+    async def _generate(self, job: Job, events: Reporter, ticket: int | None) -> None:
         key = _member(job)
         if self.slots.must_wait(key, ticket):
             await events.progress(job, Progress("waiting", position=self.slots.waiting + 1))
@@ -222,12 +237,24 @@ class JobEngine:
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
             url = await self._poll(job, events, deadline, first=fresh)
-            await events.progress(job, Progress("downloading", 100))
-            assert job.task_id is not None
-            path = self.settings.media_dir / f"{job.id}.mp4"
-            # Past the job's deadline the video is done and paid for upstream: fetch it anyway.
-            await self.clients.for_model(job.request.model).download(job.task_id, url, path)
-            await self._update(job, status="downloaded", video_path=str(path), progress=100)
+            await self._fetch(job, events, url)
+
+    async def _fetch(self, job: Job, events: Reporter, url: str | None) -> None:
+        """Download the finished video. It was made, and paid for, upstream: when it cannot
+        be fetched or saved now (deadline, size cap, not a video, a full disk), its cost stays
+        held and the next resume tries again at the service's /content address."""
+        await events.progress(job, Progress("downloading", 100))
+        assert job.task_id is not None
+        path = self.settings.media_dir / f"{job.id}.mp4"
+        # By the job's deadline; a job resumed past it gets one short window of its own.
+        deadline = max(job.deadline or 0.0, time.time() + self.settings.http_timeout)
+        try:
+            await self.clients.for_model(job.request.model).download(job.task_id, url, path, deadline)
+        except (SoraError, OSError) as exc:
+            reason = (exc.user_message if isinstance(exc, SoraError)
+                      else "the bot's media folder could not be written")
+            raise Unfetched(usd(job.cost_micros), reason) from exc
+        await self._update(job, status="downloaded", video_path=str(path), progress=100)
 
     async def _submit(self, job: Job, deadline: float) -> str:
         """Submit to the model's provider. Only a definite "model not found" (no task made)
@@ -267,7 +294,7 @@ class JobEngine:
                     moved.model, usd(cost))
         job.request, job.cost_micros = moved, cost
 
-    async def _poll(self, job: Job, events: _Throttled, deadline: float, first: bool) -> str | None:
+    async def _poll(self, job: Job, events: Reporter, deadline: float, first: bool) -> str | None:
         """Poll until the task ends. A resumed job is polled once even past its deadline: it
         may have finished while the bot was down. Transient errors do not end a job; only
         the deadline does."""
@@ -276,9 +303,10 @@ class JobEngine:
         eta = FinishEstimate()
         while True:
             if delay:
-                if time.time() + delay >= deadline:
+                remaining = deadline - time.time()
+                if remaining <= 0:
                     raise JobTimeout()
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(delay, remaining))  # the last poll is at the deadline
             delay = self.settings.poll_interval
             try:
                 client = self.clients.for_model(job.request.model)
@@ -296,15 +324,20 @@ class JobEngine:
             job.progress = state.progress
             stage: Stage = "in_progress" if state.status == "in_progress" else "queued"
             await events.progress(job, Progress(stage, state.progress))
-            delay = state.poll_after or delay
+            # A hint is honoured within bounds: 1 ms would poll thousands of times.
+            delay = clamp(state.poll_after, self.settings.poll_interval / 4,
+                          self.settings.hint_ceiling) or delay
             # Poll again just after the predicted finish when it comes before the next
             # regular poll: the video arrives sooner, at no more requests.
             remaining = eta.remaining(state.progress, time.monotonic())
             if remaining is not None and remaining < delay:
                 delay = max(remaining * 1.05 + 0.01, delay / 4)
 
-    async def _deliver(self, job: Job, events: _Throttled) -> None:
+    async def _deliver(self, job: Job, events: Reporter) -> None:
         assert job.video_path is not None
+        # Counted before posting: a delivery begun before a crash looks for its post first.
+        job.origin[DELIVERIES] = int(job.origin.get(DELIVERIES) or 0) + 1
+        await self._update(job, origin=job.origin)
         try:
             await events.completed(job, Path(job.video_path))
             error = None
@@ -318,7 +351,7 @@ class JobEngine:
         await self.store.settle(job.id, "spent", status="delivered", error=error)
         job.status, job.error = "delivered", error
 
-    async def _fail(self, job: Job, events: _Throttled, error: SoraError) -> None:
+    async def _fail(self, job: Job, events: Reporter, error: SoraError) -> None:
         error.user_message = self.scrub(error.user_message)
         if not await self.store.settle(job.id, "released", status="failed", error=error.user_message):
             log.warning("Job %s was settled elsewhere; not failing it", job.id)
@@ -326,13 +359,15 @@ class JobEngine:
         job.status, job.error = "failed", error.user_message
         await self._tell_failure(job, events, error)
 
-    async def _hold(self, job: Job, events: _Throttled, error: SoraError) -> None:
-        """The cost stays reserved; only an admin settles it (`settle_unknown`)."""
+    async def _hold(self, job: Job, events: Reporter, error: SoraError,
+                    status: JobStatus) -> None:
+        """The cost stays reserved: an admin settles it (`settle_unknown`), or, for a video
+        not yet fetched, a later fetch does."""
         error.user_message = self.scrub(error.user_message)
-        await self._update(job, status="unknown", error=error.user_message)
+        await self._update(job, status=status, error=error.user_message)
         await self._tell_failure(job, events, error)
 
-    async def _tell_failure(self, job: Job, events: _Throttled, error: SoraError) -> None:
+    async def _tell_failure(self, job: Job, events: Reporter, error: SoraError) -> None:
         try:
             await events.failed(job, error)
         except Exception:
@@ -361,43 +396,6 @@ class FinishEstimate:
         if percent <= start or now <= since:
             return None
         return (100 - percent) * (now - since) / (percent - start)
-
-
-class _Throttled:
-    """Passes events on, holding back percent-only updates to one per progress interval;
-    stores the status message reference an event returns; keeps a slow or broken adapter
-    from stopping the job."""
-
-    def __init__(self, events: JobEvents, engine: JobEngine) -> None:
-        self.events = events
-        self.engine = engine
-        self.interval = engine.settings.progress_min_interval
-        self.last_stage: str | None = None
-        self.last_sent = 0.0
-
-    async def _remember(self, job: Job, ref: str | None) -> None:
-        if ref:
-            job.origin[REF] = ref
-            await self.engine._update(job, origin=job.origin)
-
-    async def accepted(self, job: Job) -> None:
-        await self._remember(job, await self.events.accepted(job))
-
-    async def progress(self, job: Job, progress: Progress) -> None:
-        now = time.monotonic()
-        if progress.stage == self.last_stage and now - self.last_sent < self.interval:
-            return
-        self.last_stage, self.last_sent = progress.stage, now
-        try:
-            await self._remember(job, await self.events.progress(job, progress))
-        except Exception:
-            log.exception("Progress update for job %s failed", job.id)
-
-    async def completed(self, job: Job, video: Path) -> None:
-        await self._remember(job, await self.events.completed(job, video))
-
-    async def failed(self, job: Job, error: SoraError) -> None:
-        await self._remember(job, await self.events.failed(job, error))
 
 
 def _member(job: Job) -> str:

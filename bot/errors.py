@@ -54,6 +54,17 @@ class OutcomeUnknown(SoraError):
             f"held until an admin checks; the job will not be sent again.")
 
 
+class Unfetched(SoraError):
+    """The video was made (and billed) upstream but could not be fetched or saved: its cost
+    stays held, and the next resume fetches it again while the service keeps it."""
+
+    def __init__(self, cost: str, reason: str) -> None:
+        super().__init__(
+            f"The video was made, but the bot could not fetch it ({reason.rstrip('.')}). {cost} "
+            "is held, as the video service charged for it; the bot tries again at its next "
+            "start or `sora-bot resume` while the service keeps the video (about a day).")
+
+
 class AuthError(SoraError):
     user_message = "The video service rejected the bot's API key. An admin needs to check APIMASTER_API_KEY."
 

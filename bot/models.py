@@ -17,8 +17,9 @@ JobStatus = Literal[
     "delivered",   # the adapter has it; settled as spent
     "failed",      # ended without a video; reservation released
     "unknown",     # the submit may have made a task upstream: cost held, never resent
+    "unfetched",   # made upstream but not fetched: cost held, fetched again on resume
 ]
-#: Statuses no process works on any more.
+#: Statuses no process works on any more (an admin settles `unknown`).
 TERMINAL: frozenset[str] = frozenset({"delivered", "failed", "unknown"})
 Stage = Literal["waiting", "queued", "in_progress", "downloading"]
 

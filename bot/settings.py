@@ -54,6 +54,12 @@ class Settings:
     max_jobs_per_user: int = 2
     max_concurrent_jobs: int = 20
     max_parallel_downloads: int = 8
+    #: ffmpeg re-encodes at once (shrinking to upload limits): one per two cores.
+    max_transcodes: int = max(1, (os.cpu_count() or 2) // 2)
+    #: A download larger than this is not accepted as a video (an endless body fills no disk).
+    max_video_bytes: int = 200_000_000
+    #: Hosts (besides the provider's own and public ones) that download links may name.
+    download_hosts: frozenset[str] = frozenset()
     api_requests_per_second: float = 10.0
     max_prompt_chars: int = 4000
     # Budgets in dollars; None means no limit
@@ -86,6 +92,15 @@ class Settings:
     public_base_url: str | None = None
     public_link_ttl: float = 3600.0
     port: int = 3000
+    # Admin console (the web dashboard)
+    admin_link_ttl: float = 600.0
+    admin_session_ttl: float = 8 * 3600.0  # a working day
+    #: SORA_ADMIN_KEY_FILE: the sign-in links' key. By default beside the SQLite file; with
+    #: PostgreSQL shared by several hosts, point them all at one copy of the same key.
+    admin_key_file: Path | None = None
+    metrics_token: str = field(default="", repr=False)
+    alert_channel_discord: str | None = None
+    alert_channel_slack: str | None = None
     # Logging
     log_level: str = "INFO"
 
@@ -104,11 +119,16 @@ class Settings:
         """What the store opens: the PostgreSQL URL when set, else the SQLite file."""
         return self.db_url or self.db_path
 
+    @property
+    def hint_ceiling(self) -> float:
+        """The longest wait a server's hint (Retry-After, a poll hint) may ask of us."""
+        return max(1.0, 10 * self.poll_interval)
+
     def secrets(self) -> list[str]:
         """Every credential the bot holds: scrubbed from anything a person, a log or the
         database could see, even when an upstream service quotes one back."""
         return [s for s in (self.api_key, self.discord_token, self.slack_bot_token,
-                            self.slack_app_token, self.slack_signing_secret,
+                            self.slack_app_token, self.slack_signing_secret, self.metrics_token,
                             _password(self.db_url), *self.catalogue.secrets()) if s]
 
     def with_(self, **changes: object) -> Settings:
@@ -152,6 +172,10 @@ class Settings:
             max_jobs_per_user=r.whole("SORA_MAX_JOBS_PER_USER", d.max_jobs_per_user),
             max_concurrent_jobs=r.whole("SORA_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs),
             max_parallel_downloads=r.whole("SORA_MAX_DOWNLOADS", d.max_parallel_downloads),
+            max_transcodes=r.whole("SORA_MAX_TRANSCODES", d.max_transcodes),
+            max_video_bytes=r.whole("SORA_MAX_VIDEO_BYTES", d.max_video_bytes),
+            download_hosts=frozenset(h.strip().lower() for h in
+                                     (r.text("SORA_DOWNLOAD_HOSTS") or "").split(",") if h.strip()),
             api_requests_per_second=r.seconds("SORA_API_RPS", d.api_requests_per_second),
             max_prompt_chars=r.whole("SORA_MAX_PROMPT_CHARS", d.max_prompt_chars),
             user_daily_usd=r.money("SORA_USER_DAILY_USD", d.user_daily_usd),
@@ -180,6 +204,12 @@ class Settings:
             public_base_url=(r.url("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             public_link_ttl=r.seconds("PUBLIC_LINK_TTL", d.public_link_ttl),
             port=r.port("PORT", d.port),
+            admin_link_ttl=r.seconds("ADMIN_LINK_TTL", d.admin_link_ttl),
+            admin_session_ttl=r.seconds("ADMIN_SESSION_TTL", d.admin_session_ttl),
+            admin_key_file=Path(key_file) if (key_file := r.text("SORA_ADMIN_KEY_FILE")) else None,
+            metrics_token=r.text("METRICS_TOKEN") or "",
+            alert_channel_discord=_channel_id(r.text("SORA_ALERT_CHANNEL_DISCORD")),
+            alert_channel_slack=r.text("SORA_ALERT_CHANNEL_SLACK"),
             log_level=r.log_level("LOG_LEVEL", d.log_level),
         )
         if settings.discord_shard_ids is not None and not (
@@ -309,6 +339,12 @@ def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
+
+
+def _channel_id(raw: str | None) -> str | None:
+    if raw is not None and not raw.isdigit():
+        raise ConfigError(f"SORA_ALERT_CHANNEL_DISCORD must be a channel id (digits), not {raw!r}.")
+    return raw
 
 
 def _prices(raw: str | None) -> dict[tuple[str, str], float]:

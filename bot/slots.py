@@ -20,6 +20,11 @@ class Slots:
         self._line: dict[str, list[int]] = {}
         self._tickets = itertools.count()
 
+    @property
+    def busy(self) -> int:
+        """Jobs holding a slot now (for the metrics)."""
+        return self._count
+
     def join(self, key: str) -> int:
         """A place in the member's line, taken when the job starts (no await before it): jobs
         then run in the order they started, even when the store writes each job makes on its

@@ -5,6 +5,7 @@ end with one last line. An adapter supplies three primitives (post, edit, upload
 from __future__ import annotations
 
 import abc
+import asyncio
 import logging
 from pathlib import Path
 
@@ -16,6 +17,10 @@ log = logging.getLogger(__name__)
 
 #: Where the core keeps the status message's reference in `job.origin`.
 REF = "status_ref"
+#: How many times the engine has begun delivering the job (kept in `job.origin` before each).
+DELIVERIES = "deliveries"
+#: Tries at posting the video before the failure is shown and recorded.
+UPLOAD_TRIES = 3
 
 
 class MessageGone(Exception):
@@ -41,7 +46,17 @@ class StatusMessage(abc.ABC):
     @abc.abstractmethod
     async def upload(self, job: Job, video: Path, caption: str) -> str | None:
         """Post the video; return a link to it when the platform has one. Raise
-        DeliveryFailed (after `show`ing why) when it cannot be posted."""
+        DeliveryFailed (after `show`ing why) when it cannot be posted; anything else is taken
+        as a passing fault and tried again."""
+
+    async def find_posted(self, job: Job) -> str | None:
+        """The job's video if an earlier try posted it after all (its answer lost, or the
+        process stopped before recording it): a link, "" without one, None when not found.
+        Platforms that can look (recent history) override this; delivery stays exactly once."""
+        return None
+
+    #: Seconds before the second try at posting; the third waits twice as long.
+    retry_delay = 1.0
 
     # -- JobEvents -------------------------------------------------------------------------
 
@@ -53,16 +68,34 @@ class StatusMessage(abc.ABC):
 
     async def completed(self, job: Job, video: Path) -> str | None:
         first = await self.show(job, "⬆️ Uploading the video")
+        caption = texts.result_caption(job, self.markup)
+        # Resumed mid-delivery: the video may be in the channel already.
+        link = await self._find(job) if int(job.origin.get(DELIVERIES) or 1) > 1 else None
+        tries = 0
+        while link is None:
+            tries += 1
+            try:
+                link = await self.upload(job, video, caption) or ""
+            except DeliveryFailed:
+                raise
+            except Exception:
+                if tries >= UPLOAD_TRIES:
+                    log.exception("Posting the video of job %s failed %d times", job.id, tries)
+                    await self.show(job, "⚠️ The video was made but could not be posted here. "
+                                         "An admin can find it on the bot's host.")
+                    raise DeliveryFailed("The video was made but could not be posted.") from None
+                log.warning("Posting the video of job %s failed; trying again", job.id,
+                            exc_info=True)
+                await asyncio.sleep(self.retry_delay * tries)
+                link = await self._find(job)  # the failed try may have posted it all the same
+        return await self.show(job, texts.done_line(link or None)) or first
+
+    async def _find(self, job: Job) -> str | None:
         try:
-            link = await self.upload(job, video, texts.result_caption(job, self.markup))
-        except DeliveryFailed:
-            raise
-        except Exception:
-            log.exception("Posting the video of job %s failed", job.id)
-            await self.show(job, "⚠️ The video was made but could not be posted here. "
-                                 "An admin can find it on the bot's host.")
-            raise DeliveryFailed() from None
-        return await self.show(job, texts.done_line(link)) or first
+            return await self.find_posted(job)
+        except Exception:  # cannot look: post (a duplicate beats a lost video)
+            log.warning("Looking for job %s's posted video failed", job.id, exc_info=True)
+            return None
 
     async def failed(self, job: Job, error: SoraError) -> str | None:
         # The message may quote the video service: data, escaped so it cannot mention or format.

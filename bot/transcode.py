@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import logging
 import re
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -24,9 +26,16 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def _niced() -> list[str]:
+    """Run ffmpeg at low priority where `nice` exists: re-encoding must not starve the event
+    loop's process of CPU (a 20 s 1080p clip takes about 9 s of it)."""
+    nice = shutil.which("nice")
+    return [nice, "-n", "10"] if nice else []
+
+
 async def _run(*args: str, timeout: float) -> tuple[int, bytes]:
     proc = await asyncio.create_subprocess_exec(
-        ffmpeg_exe(), *args, stdin=asyncio.subprocess.DEVNULL,
+        *_niced(), ffmpeg_exe(), *args, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     try:
         _, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -82,3 +91,21 @@ async def shrink(src: Path, limit: int, dest: Path | None = None, *, attempts: i
             return dest
     dest.unlink(missing_ok=True)
     return None
+
+
+class Transcoder:
+    """The process's re-encoding, as a bounded resource: at most `slots` ffmpeg at once
+    (SORA_MAX_TRANSCODES; each takes a core and ~200 MB), the rest wait their turn."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, slots)
+        self._free = asyncio.Semaphore(self.slots)
+
+    @property
+    def must_wait(self) -> bool:
+        return self._free.locked()
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        async with self._free:
+            yield

@@ -76,9 +76,26 @@ m004_job_owner = Migration("m004_job_owner", [
     "CREATE UNIQUE INDEX jobs_one_per_request ON jobs (request_key) WHERE request_key IS NOT NULL",
 ])
 
+#: The admin console: the audit log of budget changes, sign-in links used once, web sessions
+#: (only a hash of each session id is kept, so a dump opens nothing), and budget alerts
+#: already sent (a key per team/user/cap/period/threshold: once, across processes).
+m005_admin_console = Migration("m005_admin_console", [
+    """CREATE TABLE audit_log (
+        id {id}, team TEXT NOT NULL, "user" TEXT NOT NULL, actor TEXT NOT NULL,
+        front_end TEXT NOT NULL, action TEXT NOT NULL, old_daily_micros {int},
+        old_monthly_micros {int}, new_daily_micros {int}, new_monthly_micros {int},
+        created_at TEXT NOT NULL)""",
+    "CREATE INDEX idx_audit_log_team_created_at ON audit_log (team, created_at)",
+    "CREATE TABLE admin_links_used (link_id TEXT PRIMARY KEY, team TEXT, used_at TEXT)",
+    """CREATE TABLE admin_sessions (
+        id_hash TEXT PRIMARY KEY, team TEXT NOT NULL, actor TEXT, created_at TEXT,
+        expires_at {real} NOT NULL)""",
+    'CREATE TABLE alerts_sent (key TEXT PRIMARY KEY, team TEXT, "user" TEXT, sent_at TEXT)',
+])
+
 #: In order; the stored version counts how many have run. Append, never edit or reorder.
 MIGRATIONS: list[Migration] = [
-    m001_initial, m002_job_source, m003_requested_model, m004_job_owner,
+    m001_initial, m002_job_source, m003_requested_model, m004_job_owner, m005_admin_console,
 ]
 
 

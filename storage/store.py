@@ -49,12 +49,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from storage.admin import AdminStore
 from storage.backends import Database, Tx, open_database, redacted
 from storage.migrations import migrate
 
 log = logging.getLogger(__name__)
 
-UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded")
+UNFINISHED = ("reserved", "waiting", "submitting", "submitted", "downloaded", "unfetched")
 Reserved = Literal["reserved", "refused", "duplicate_source", "duplicate_request"]
 Moved = Literal["moved", "refused", "settled"]
 _UNFINISHED_MARKS = ", ".join("?" * len(UNFINISHED))
@@ -84,7 +85,7 @@ def now_iso(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-class Store:
+class Store(AdminStore):
     """One per process, opened with `await Store.open(SORA_DB)` and closed with `aclose()`.
     Other processes, on this host or others (PostgreSQL), share the database safely."""
 

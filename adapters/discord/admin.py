@@ -1,4 +1,5 @@
-"""/sora-quota set|clear|show: the server's budgets, for members with Manage Server."""
+"""/sora-quota set|clear|show: the server's budgets, and /sora-admin: a sign-in link to the
+server's dashboard; both for members with Manage Server."""
 from __future__ import annotations
 
 import discord
@@ -34,8 +35,9 @@ class Quota(commands.GroupCog, group_name="sora-quota",
     async def set_(self, interaction: discord.Interaction, member: discord.Member | None = None,
                    daily: Dollars | None = None, monthly: Dollars | None = None) -> None:
         await self.chat.budgets.set(str(interaction.guild_id), str(member.id) if member else None,
-                              daily=KEEP if daily is None else daily,
-                              monthly=KEEP if monthly is None else monthly)
+                                    daily=KEEP if daily is None else daily,
+                                    monthly=KEEP if monthly is None else monthly,
+                                    by=str(interaction.user.id), via="discord")
         parts = [f"{name} {usd(to_micros(value))}" for name, value in
                  (("daily", daily), ("monthly", monthly)) if value is not None]
         await interaction.response.send_message(
@@ -45,7 +47,9 @@ class Quota(commands.GroupCog, group_name="sora-quota",
     @app_commands.describe(member="A member (leave out for the whole server)")
     @server_admin
     async def clear(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
-        removed = await self.chat.budgets.clear(str(interaction.guild_id), str(member.id) if member else None)
+        removed = await self.chat.budgets.clear(str(interaction.guild_id),
+                                                str(member.id) if member else None,
+                                                by=str(interaction.user.id), via="discord")
         text = "cleared; the defaults apply again" if removed else "had no override; nothing changed"
         await interaction.response.send_message(f"Budget for {_who(member)} {text}.", ephemeral=True)
 
@@ -64,3 +68,19 @@ class Quota(commands.GroupCog, group_name="sora-quota",
     async def show(self, interaction: discord.Interaction) -> None:
         text = await self.chat.budgets_text(str(interaction.guild_id), MARKUP, team_word="server")
         await interaction.response.send_message(text, ephemeral=True)
+
+
+class AdminLink(commands.Cog):
+    def __init__(self, chat: ChatJobs) -> None:
+        self.chat = chat
+
+    @app_commands.command(name="sora-admin", description="A private sign-in link to this server's dashboard")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @server_admin
+    async def sora_admin(self, interaction: discord.Interaction) -> None:
+        url = self.chat.admin_link(str(interaction.guild_id), by=str(interaction.user.id))
+        ttl = self.chat.settings.admin_link_ttl
+        await interaction.response.send_message(
+            f"Your dashboard sign-in link (works once, for {ttl / 60:g} minutes; do not share it):\n{url}",
+            ephemeral=True, suppress_embeds=True)

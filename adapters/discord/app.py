@@ -9,11 +9,13 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord.admin import Quota
+from adapters.discord.admin import AdminLink, Quota
 from adapters.discord.checks import NOT_ALLOWED
 from adapters.discord.commands import Video
 from adapters.discord.jobs import DiscordJobs
+from adapters.discord.markup import MARKUP
 from adapters.discord.reactions import Reactions
+from bot.alerts import Alert
 from bot.chat import ChatJobs
 from bot.errors import SoraError
 from bot.settings import Settings
@@ -85,7 +87,24 @@ class SoraBot(commands.Bot):
         await self.add_cog(Video(self.jobs))
         await self.add_cog(Reactions(self.jobs))
         await self.add_cog(Quota(self.chat))
+        await self.add_cog(AdminLink(self.chat))
+        self.chat.budgets.alerts.register("discord", self.post_alert)
         await self._sync()
+
+    async def post_alert(self, channel_id: str, alert: Alert) -> None:
+        """A budget alert, in the admin channel (SORA_ALERT_CHANNEL_DISCORD), only when that
+        channel is in the alert's server: one server's spending is no other server's news."""
+        channel = self.get_channel(int(channel_id))
+        guild = getattr(channel, "guild", None)
+        if channel is None or guild is None or str(guild.id) != alert.team:
+            log.warning("Budget alert for server %s not posted: SORA_ALERT_CHANNEL_DISCORD is not "
+                        "a channel of that server. %s", alert.team, alert.text(MARKUP))
+            return
+        await channel.send(alert.text(MARKUP))  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        self.chat.budgets.alerts.unregister("discord")
+        await super().close()
 
     async def _sync(self) -> None:
         try:

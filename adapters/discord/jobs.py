@@ -41,7 +41,7 @@ class DiscordJobs:
 
     def events_for(self, job: Job) -> DiscordStatus:
         """A job's status message, rebuilt from its stored origin."""
-        return DiscordStatus(self.client, job.origin, self.view_for)
+        return DiscordStatus(self.client, job.origin, self.view_for, self.chat.transcoder)
 
     async def start(self, request: VideoRequest, who: Requester, *, channel_id: int,
                     filesize_limit: int | None, reply_to: int | None = None,
@@ -49,7 +49,7 @@ class DiscordJobs:
         origin: dict[str, Any] = {
             "guild_id": int(who.team) if who.team.isdigit() else None, "channel_id": channel_id,
             "filesize_limit": filesize_limit or DEFAULT_LIMIT, "reply_to": reply_to}
-        events = DiscordStatus(self.client, origin, self.view_for)
+        events = DiscordStatus(self.client, origin, self.view_for, self.chat.transcoder)
         return await self.chat.start(request, who, events, origin, source=source)
 
     async def from_interaction(self, interaction: discord.Interaction,

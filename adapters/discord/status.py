@@ -12,6 +12,7 @@ import discord
 
 from adapters.discord.markup import MARKUP, NO_MENTIONS
 from bot import transcode
+from bot.transcode import Transcoder
 from bot.errors import DeliveryFailed
 from bot.models import Job
 from bot.status import MessageGone, StatusMessage
@@ -32,13 +33,16 @@ class DiscordStatus(StatusMessage):
 
     markup = MARKUP
 
-    def __init__(self, client: discord.Client, origin: dict[str, Any], view_for: ViewFor) -> None:
+    def __init__(self, client: discord.Client, origin: dict[str, Any], view_for: ViewFor,
+                 transcoder: Transcoder) -> None:
+        self.transcoder = transcoder
         guild_id = origin.get("guild_id")
         self.channel = client.get_partial_messageable(int(origin["channel_id"]),
                                                       guild_id=int(guild_id) if guild_id else None)
         self.reply_to = origin.get("reply_to")
         self.limit = int(origin.get("filesize_limit") or DEFAULT_LIMIT)
         self.view_for = view_for
+        self.bot_id = client.user.id if client.user else 0
 
     async def post(self, job: Job, text: str) -> str:
         if self.reply_to:  # a reaction job: the status answers the message it animates
@@ -61,23 +65,37 @@ class DiscordStatus(StatusMessage):
         user = discord.Object(int(job.requester.user))
         view = self.view_for(job)
         try:
+            # The nonce makes Discord answer a retried send with the first message, not a
+            # second one (discord.py sends enforce_nonce with it).
             message = await self.channel.send(
                 caption, file=discord.File(path, filename=f"{job.id}.mp4"), view=view,
-                allowed_mentions=discord.AllowedMentions(users=[user]))
+                allowed_mentions=discord.AllowedMentions(users=[user]), nonce=job.id)
         finally:
             view.stop()  # the buttons are dynamic items: no per-message view needs keeping
             if path != video:
                 path.unlink(missing_ok=True)
         return message.jump_url
 
+    async def find_posted(self, job: Job) -> str | None:
+        """The bot's message carrying this job's MP4 among the channel's recent ones."""
+        name = f"{job.id}.mp4"
+        async for message in self.channel.history(limit=50):
+            if message.author.id == self.bot_id and any(a.filename == name for a in message.attachments):
+                return message.jump_url
+        return None
+
     async def _fitting(self, job: Job, video: Path) -> Path:
         """The video, or a copy shrunk under the upload limit; DeliveryFailed when it cannot."""
         size = video.stat().st_size
         if size <= self.limit:
             return video
-        await self.show(job, f"🗜️ Shrinking the video ({size_text(size)}) to fit the "
-                             f"{size_text(self.limit)} upload limit…")
-        shrunk = await transcode.shrink(video, self.limit)
+        if self.transcoder.must_wait:
+            await self.show(job, f"⏳ Waiting to shrink the video ({size_text(size)}): other "
+                                 "videos are being shrunk")
+        async with self.transcoder.turn():
+            await self.show(job, f"🗜️ Shrinking the video ({size_text(size)}) to fit the "
+                                 f"{size_text(self.limit)} upload limit…")
+            shrunk = await transcode.shrink(video, self.limit)
         if shrunk is None:
             log.warning("Job %s: %s (%d bytes) cannot be shrunk under the %d-byte upload limit",
                         job.id, video.resolve(), size, self.limit)

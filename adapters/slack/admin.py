@@ -1,4 +1,5 @@
-"""`/sora quota set|clear|show`: budgets per member or for the whole workspace, for admins."""
+"""`/sora quota set|clear|show`: budgets per member or for the whole workspace, and
+`/sora admin`: a sign-in link to the workspace's dashboard; both for admins."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,8 @@ from adapters.slack.markup import MARKUP, slack_error
 log = logging.getLogger(__name__)
 
 NOT_ADMIN = ("Only workspace admins and owners (or members listed in SLACK_ADMIN_USER_IDS) "
-             "can change or view budgets and settle held jobs. `/sora usage` shows your own.")
+             "can change or view budgets, settle held jobs or open the dashboard. "
+             "`/sora usage` shows your own.")
 
 
 async def is_admin(ctx: SlackContext, client: AsyncWebClient, user_id: str) -> bool:
@@ -47,10 +49,22 @@ async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, us
     q = parse_quota(args)
     who = MARKUP.mention(q.user) if q.user else "the whole workspace"
     if q.action == "set":
-        await ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly)
-        return f"Budget for {who} updated.\n" + await ctx.chat.budgets_text(team, MARKUP, "workspace", q.user or "")
+        await ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly, by=user_id,
+                                   via="slack")
+        return (f"Budget for {who} updated.\n"
+                + await ctx.chat.budgets_text(team, MARKUP, "workspace", q.user or ""))
     if q.action == "clear":
-        gone = await ctx.chat.budgets.clear(team, q.user)
+        gone = await ctx.chat.budgets.clear(team, q.user, by=user_id, via="slack")
         return (f"Budget override for {who} removed; the defaults apply again." if gone
                 else f"{who} had no budget override.")
     return await ctx.chat.budgets_text(team, MARKUP, "workspace", q.user)
+
+
+async def admin_link_command(ctx: SlackContext, client: AsyncWebClient, team: str, user_id: str) -> str:
+    """`/sora admin`: a one-time sign-in link, answered privately."""
+    if not await is_admin(ctx, client, user_id):
+        log.info("Refused a dashboard link to non-admin %s/%s", team, user_id)
+        return NOT_ADMIN
+    url = ctx.chat.admin_link(team, by=user_id)
+    ttl = ctx.settings.admin_link_ttl
+    return f"Your dashboard sign-in link (works once, for {ttl / 60:g} minutes; do not share it):\n{url}"

@@ -7,7 +7,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.admin import quota_command, settle_command
+from adapters.slack.admin import admin_link_command, quota_command, settle_command
 from adapters.slack.context import SlackContext
 from adapters.slack.errors import reply_for
 from adapters.slack.flags import parse_command
@@ -24,7 +24,7 @@ HELP = """*Make a video*
 Flags may stand anywhere; the rest is the prompt. `/sora` alone opens a form.
 React with :{emoji}: to a message with a PNG, JPEG or WebP image to bring it to life.
 `/sora usage`: what you have spent and have left.  `/sora jobs`: your recent videos.
-Admins: `/sora quota set @member --daily 5 --monthly 50`, `/sora quota set --team --daily 20`, `/sora quota clear @member`, `/sora quota show`; `/sora release JOB` or `/sora charge JOB` settle a job whose outcome is unknown."""
+Admins: `/sora quota set @member --daily 5 --monthly 50`, `/sora quota set --team --daily 20`, `/sora quota clear @member`, `/sora quota show`; `/sora admin` (a sign-in link to the dashboard); `/sora release JOB` or `/sora charge JOB` settle a job whose outcome is unknown."""
 
 
 async def sora(ctx: SlackContext, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
@@ -59,6 +59,8 @@ async def handle(ctx: SlackContext, client: AsyncWebClient, command: dict[str, A
         return await quota_command(ctx, client, team, user, parsed.args)
     if parsed.command in ("release", "charge"):
         return await settle_command(ctx, client, team, user, parsed.command, parsed.args[0])
+    if parsed.command == "admin":
+        return await admin_link_command(ctx, client, team, user)
     assert parsed.request is not None
     where = Where(command["channel_id"], response_url=command.get("response_url"))
     return await start_job(ctx, parsed.request, who, where, f"trigger:{command['trigger_id']}")

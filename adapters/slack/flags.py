@@ -17,7 +17,7 @@ _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-Command = Literal["video", "help", "usage", "jobs", "quota", "modal", "release", "charge"]
+Command = Literal["video", "help", "usage", "jobs", "quota", "modal", "admin", "release", "charge"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def parse_command(text: str, catalogue: Catalogue = BUILTIN) -> Parsed:
     if not words:
         return Parsed("modal")
     head = words[0].lower()
-    if len(words) == 1 and head in ("help", "usage", "jobs"):
+    if len(words) == 1 and head in ("help", "usage", "jobs", "admin"):
         return Parsed(head)  # type: ignore[arg-type]
     if head == "quota" and (len(words) == 1 or words[1].lower() in ("set", "clear", "show")):
         return Parsed("quota", args=tuple(words[1:]))

@@ -26,7 +26,7 @@ class Where:
 
 def events_for(ctx: SlackContext, job: Job) -> SlackStatus:
     """A job's status message, rebuilt from its stored origin."""
-    return SlackStatus(ctx.client, job.origin)
+    return SlackStatus(ctx, job.origin)
 
 
 async def start_job(ctx: SlackContext, request: VideoRequest, requester: Requester, where: Where,
@@ -40,7 +40,7 @@ async def start_job(ctx: SlackContext, request: VideoRequest, requester: Request
         origin["thread_ts"] = where.thread_ts
     respond = (AsyncWebhookClient(where.response_url, session=ctx.runtime.session)
                if where.response_url else None)
-    events = SlackStatus(ctx.client, origin, respond)
+    events = SlackStatus(ctx, origin, respond)
     source = f"{where.channel}/{where.source_ts}" if where.source_ts else None
     started = await ctx.chat.start(request, requester, events, origin, source=source,
                                    request_key=f"slack:{requester.team}:{request_key}")

@@ -1,19 +1,26 @@
-"""Runs the Slack adapter: Socket Mode or HTTP mode, plus /healthz and /media/{token}."""
+"""Runs the Slack adapter: Socket Mode or HTTP mode, on the one HTTP server that also serves
+/healthz, the dashboard and /media/{token}."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
+from adapters import web as bot_web
 from adapters.slack.app import build_app, build_context
 from adapters.slack.context import SlackContext
 from adapters.slack.jobs import events_for
-from adapters.slack.markup import slack_error
+from adapters.slack.markup import MARKUP, slack_error
+from adapters.web.guard import DEFAULT_LIMITS, ServerLimits
+from bot.alerts import Alert
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
@@ -22,20 +29,21 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 class SlackService:
     """Start, then stop; `port` is the HTTP port actually bound (None without a server)."""
 
-    def __init__(self, runtime: Runtime, host: str = "0.0.0.0") -> None:
+    def __init__(self, runtime: Runtime, host: str = "0.0.0.0",
+                 limits: ServerLimits = DEFAULT_LIMITS) -> None:
         self.runtime = runtime
         self.host = host
+        self.limits = limits
         self.ctx: SlackContext = build_context(runtime)
         self.app: AsyncApp = build_app(self.ctx)
+        # HTTP mode only: Socket Mode has no signing secret and no events path to guard.
+        secret = runtime.settings.slack_signing_secret
+        self.verifier = SignatureVerifier(secret) if secret else None
         self.socket: AsyncSocketModeHandler | None = None
-        self.runner: web.AppRunner | None = None
+        self._server = contextlib.AsyncExitStack()
         self.port: int | None = None
 
     @property
@@ -49,9 +57,28 @@ class SlackService:
             app = web.Application()
         else:
             app = self.app.web_app(path=EVENTS_PATH, port=s.port)
-        app.router.add_get("/healthz", healthz)
+            app.middlewares.append(self._signed_only)
+        # One server on PORT: the bot's own endpoints (health, the dashboard) live here too.
+        bot_web.add_routes(app, self.runtime)
         self.ctx.links.add_routes(app)
         return app
+
+    @web.middleware
+    async def _signed_only(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Slack's events path takes signed requests only, checked before anything parses
+        the body; a refusal, or a signed body bolt cannot read, is one log line."""
+        if request.path != EVENTS_PATH:
+            return await handler(request)
+        body = await request.read()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if self.verifier is None or not _valid(self.verifier, body, headers):
+            log.info("Rejected an unsigned or stale request to %s from %s", EVENTS_PATH, request.remote)
+            return web.Response(status=401, text="Invalid signature.")
+        try:
+            return await handler(request)
+        except Exception as exc:
+            log.warning("A signed Slack request could not be read (%s)", type(exc).__name__)
+            return web.Response(status=400, text="Unreadable request.")
 
     async def check_tokens(self) -> None:
         """Fail fast with a clear message when Slack refuses a token (bolt would only find
@@ -78,11 +105,8 @@ class SlackService:
         s = self.runtime.settings
         await self.check_tokens()
         if not self.socket_mode or s.public_base_url:
-            self.runner = web.AppRunner(self.web_app(), access_log=None)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, self.host, s.port)
-            await site.start()
-            self.port = self.runner.addresses[0][1]
+            self.port = await self._server.enter_async_context(
+                bot_web.serving(self.web_app(), s.port, self.host, self.limits))
             log.info("Slack HTTP server on port %s (%s)", self.port,
                      "media and health" if self.socket_mode else f"events at {EVENTS_PATH}")
         if self.socket_mode:
@@ -91,13 +115,25 @@ class SlackService:
             log.info("Slack Socket Mode connected")
         if not s.public_base_url:
             log.warning("PUBLIC_BASE_URL is not set: image-to-video by reaction is off")
+        self.ctx.chat.budgets.alerts.register("slack", self.post_alert)
         await self.ctx.chat.attach("slack", lambda job: events_for(self.ctx, job))
 
+    async def post_alert(self, channel: str, alert: Alert) -> None:
+        """A budget alert, in the admin channel (SORA_ALERT_CHANNEL_SLACK)."""
+        await self.ctx.client.chat_postMessage(channel=channel, text=alert.text(MARKUP))
+
     async def stop(self) -> None:
+        self.ctx.chat.budgets.alerts.unregister("slack")
         if self.socket is not None:
             await self.socket.close_async()
-        if self.runner is not None:
-            await self.runner.cleanup()
+        await self._server.aclose()
+
+
+def _valid(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -> bool:
+    try:
+        return verifier.is_valid_request(body, headers)
+    except ValueError:  # a timestamp that is not a number
+        return False
 
 
 async def serve(runtime: Runtime) -> None:

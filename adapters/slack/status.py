@@ -7,10 +7,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.context import SlackContext
 from adapters.slack.markup import MARKUP, slack_error
 from bot import texts
 from bot.chat import CannotPost
@@ -27,14 +28,22 @@ _POST_ERRORS = {
 }
 
 
+class UploadError(Exception):
+    """Sending the bytes failed: a passing fault, tried again by the core."""
+
+
 class SlackStatus(StatusMessage):
     """Built from `job.origin` (channel, thread_ts), so it serves new and resumed jobs alike."""
 
     markup = MARKUP
 
-    def __init__(self, client: AsyncWebClient, origin: dict[str, Any],
+    def __init__(self, ctx: SlackContext, origin: dict[str, Any],
                  respond: AsyncWebhookClient | None = None) -> None:
-        self.client = client
+        self.client = ctx.client
+        self.session = ctx.runtime.session
+        self.uploads = ctx.uploads
+        # A 200 MB video over a slow link: bounded by socket reads, not by a total.
+        self.upload_timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
         self.channel: str = origin["channel"]
         self.thread_ts: str | None = origin.get("thread_ts")
         self.respond = respond  # the slash command's response_url; never persisted
@@ -59,16 +68,43 @@ class SlackStatus(StatusMessage):
             log.warning("Updating the status of job %s failed: %s", job.id, code)
 
     async def upload(self, job: Job, video: Path, caption: str) -> str | None:
+        # files_upload_v2's three steps, with the bytes streamed from disk: slack_sdk reads
+        # the whole file into memory first, on the event loop (33 MB per upload in flight).
+        name = f"sora-{job.id}.mp4"
         try:
-            await self.client.files_upload_v2(
-                channel=self.channel, thread_ts=self.thread_ts, file=str(video),
-                filename=f"sora-{job.id}.mp4", title=texts.short(job.request.prompt, 80),
-                initial_comment=caption)
+            async with self.uploads:
+                target = await self.client.files_getUploadURLExternal(
+                    filename=name, length=video.stat().st_size)
+                await self._send_bytes(str(target["upload_url"]), video)
+                await self.client.files_completeUploadExternal(
+                    files=[{"id": target["file_id"], "title": texts.short(job.request.prompt, 80)}],
+                    channel_id=self.channel, thread_ts=self.thread_ts, initial_comment=caption)
         except SlackApiError as exc:
             code = slack_error(exc)
             log.error("Uploading job %s to %s failed: %s", job.id, self.channel, code)
             await self.show(job, f"⚠️ The video was made but Slack refused the upload ({code}).")
             raise DeliveryFailed(f"Slack refused the upload ({code}).") from exc
+        return None
+
+    async def _send_bytes(self, url: str, video: Path) -> None:
+        """POST the file to Slack's one-time upload URL, read from disk in chunks as sent.
+        Slack's URL carries its own authorisation: the bot token is not sent with it."""
+        with video.open("rb") as body:
+            async with self.session.post(url, data=body, timeout=self.upload_timeout) as resp:
+                if resp.status != 200:
+                    raise UploadError(f"Slack's upload address answered HTTP {resp.status}")
+
+    async def find_posted(self, job: Job) -> str | None:
+        """The shared file of this job among the conversation's (or thread's) recent messages."""
+        name = f"sora-{job.id}.mp4"
+        if self.thread_ts:
+            resp = await self.client.conversations_replies(channel=self.channel, ts=self.thread_ts,
+                                                           limit=50)
+        else:
+            resp = await self.client.conversations_history(channel=self.channel, limit=50)
+        for message in resp.get("messages") or []:
+            if any(f.get("name") == name for f in message.get("files") or []):
+                return ""
         return None
 
     async def failed(self, job: Job, error: SoraError) -> str | None:

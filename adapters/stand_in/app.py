@@ -39,7 +39,13 @@ REMEMBER_SECONDS = 86400.0
 FAILURES = ("400", "401", "402", "429", "500", "502", "body-402", "body-429",
             "truncate", "generation", "drop",
             "400-echo",     # a 400 whose message quotes the Authorization header it got
-            "400-mention")  # a 400 whose message carries Slack and Discord mentions
+            "400-mention",  # a 400 whose message carries Slack and Discord mentions
+            # poll answers that are not what they should be
+            "bad-utf8", "nan-progress", "numeric-url", "huge-answer",
+            # downloads that are not what they should be
+            "trickle",      # a few bytes a second, for ever
+            "endless",      # a body with no end and no Content-Length
+            "not-video")    # a 200 with an HTML-free, non-MP4 body
 ENDPOINTS = ("submit", "poll", "download")
 
 
@@ -330,7 +336,18 @@ async def _poll(request: web.Request) -> web.StreamResponse:
     headers = {}
     if request.app[STATE].poll_after_ms:
         headers["openai-poll-after-ms"] = str(request.app[STATE].poll_after_ms)
-    return web.json_response(_video_object(request, task), headers=headers)
+    obj = _video_object(request, task)
+    if injected == "bad-utf8":
+        return web.Response(body=b'{"status": "in_progress", "progress": 5\xff\xfe}',
+                            content_type="application/json", headers=headers)
+    if injected == "nan-progress":
+        return web.Response(text=json.dumps({**obj, "progress": float("nan")}),
+                            content_type="application/json", headers=headers)
+    if injected == "numeric-url":
+        return web.json_response({**obj, "status": "in_progress", "url": 12345}, headers=headers)
+    if injected == "huge-answer":
+        return web.json_response({**obj, "padding": "x" * (2 << 20)}, headers=headers)
+    return web.json_response(obj, headers=headers)
 
 
 async def _content(request: web.Request) -> web.StreamResponse:
@@ -342,6 +359,19 @@ async def _content(request: web.Request) -> web.StreamResponse:
     if task is None or time.time() - task.created < task.seconds or task.fail_generation:
         return _error(404, "Video not ready")
     data = state.video()
+    if injected in ("trickle", "endless"):
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        await response.prepare(request)
+        await response.write(data[:64])
+        while True:  # until the client gives up
+            if injected == "trickle":
+                await asyncio.sleep(0.05)
+                await response.write(b"\0")
+            else:
+                await response.write(bytes(1 << 20))
+    if injected == "not-video":
+        return web.Response(body=b"PK\x03\x04 this is a zip, not a video" * 100,
+                            content_type="application/octet-stream")
     if injected == "truncate":
         response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         response.content_length = len(data)

@@ -1,5 +1,6 @@
 """The `sora-bot` commands that need no chat platform: generate, models, usage, quota, jobs,
-resume, fake-api. `adapters.main` adds `run` and is the console script's entry point."""
+resume, fake-api, admin-link, dashboard. `adapters.main` adds `run` and is the console
+script's entry point."""
 from __future__ import annotations
 
 import argparse
@@ -138,6 +139,15 @@ def build_parser(catalogue: Catalogue = catalogue_.BUILTIN) -> tuple[argparse.Ar
 
     add_command(sub, "resume", "finish every unfinished terminal job, then exit")
 
+    link = add_command(sub, "admin-link", "print a one-time sign-in link to the dashboard")
+    link.add_argument("--team", default="local", help="the team it shows")
+    link.add_argument("--ttl", type=_link_ttl, default=None,
+                      help="seconds the link works (default: ADMIN_LINK_TTL, 600)")
+
+    web = add_command(sub, "dashboard", "run the admin dashboard alone")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    web.add_argument("--port", type=_port, default=None, help="port (default: PORT, 3000)")
+
     fake = add_command(sub, "fake-api", "run the local APIMaster stand-in (test clips, no money)")
     fake.add_argument("--port", type=_port, default=8123, help="port on 127.0.0.1")
     fake.add_argument("--job-seconds", type=_seconds, default=2.0, help="how long each job takes")
@@ -171,6 +181,13 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds, zero or more, not {text!r}")
+    return value
+
+
+def _link_ttl(text: str) -> float:
+    value = _seconds(text)
+    if not 1 <= value <= 7 * 86400:
+        raise argparse.ArgumentTypeError("a link lives between 1 second and 7 days")
     return value
 
 
@@ -212,7 +229,15 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print("[]")
         return 0
+    if args.command == "dashboard":
+        from adapters import dashboard  # the web server, only for the command that runs it
+
+        async with stand_in.open_runtime(settings) as rt:
+            await dashboard.serve(rt, args.host, args.port)
+        return 0
     async with stand_in.open_runtime(settings, calls_api=args.command == "resume") as rt:
+        if args.command == "admin-link":
+            return admin_link(rt, args)
         if args.command == "usage":
             return await usage(rt, args)
         if args.command == "quota":
@@ -338,16 +363,26 @@ async def quota(rt: Runtime, args: argparse.Namespace) -> int:
     team = args.team or "local"
     try:
         if args.action == "set":
-            await rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly)
+            await rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly,
+                                 by=default_user(), via=PLATFORM)
             print(f"Budget set for {safe(team)}/{safe(args.user)}" if args.user
                   else f"Budget set for team {safe(team)}")
-        elif await rt.budgets.clear(team, args.user):
+        elif await rt.budgets.clear(team, args.user, by=default_user(), via=PLATFORM):
             print("Budget cleared; defaults apply again.")
         else:
             print("No budget was set there; defaults apply.")
     except SoraError as exc:
         print(f"error: {safe(exc.user_message)}", file=sys.stderr)
         return 2
+    return 0
+
+
+def admin_link(rt: Runtime, args: argparse.Namespace) -> int:
+    """The link goes on the last line, alone, so scripts can take it with `tail -1`."""
+    url = rt.chat.admin_link(args.team, by=default_user(), ttl=args.ttl)
+    ttl = rt.settings.admin_link_ttl if args.ttl is None else args.ttl
+    print(f"Sign-in link for team {args.team}; it works once, for {ttl:g} seconds:")
+    print(url)
     return 0
 
 

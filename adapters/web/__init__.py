@@ -1,5 +1,6 @@
-"""The bot's own HTTP endpoints (`/healthz` now, the dashboard later), served by `sora-bot
-run` when no Slack HTTP server already holds PORT. Add routes in `build_app`."""
+"""The bot's own HTTP endpoints: `/healthz` and the admin dashboard (adapters/dashboard).
+`sora-bot run` serves them on PORT in every mode: on their own app, or on the Slack
+adapter's when Slack already holds PORT (`add_routes`)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +9,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from adapters import dashboard
 from adapters.startup import port_error
+from adapters.web.guard import DEFAULT_LIMITS, Guard, GuardedSite, ServerLimits
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -19,9 +22,15 @@ RUNTIME = web.AppKey("runtime", Runtime)
 def build_app(runtime: Runtime) -> web.Application:
     """The application; handlers reach the runtime as `request.app[RUNTIME]`."""
     app = web.Application()
+    add_routes(app, runtime)
+    return app
+
+
+def add_routes(app: web.Application, runtime: Runtime) -> None:
+    """Mount the bot's endpoints on `app`, which may already serve /slack/events."""
     app[RUNTIME] = runtime
     app.router.add_get("/healthz", healthz)
-    return app
+    dashboard.add_routes(app, runtime, healthz=False)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -36,14 +45,19 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: web.Application, port: int, host: str = "0.0.0.0") -> AsyncIterator[int]:
-    """Serve `app` while the block runs; yields the bound port. A port in use is a
-    ConfigError naming PORT, not a traceback."""
-    runner = web.AppRunner(app, access_log=None)
+async def serving(app: web.Application, port: int, host: str = "0.0.0.0",
+                  limits: ServerLimits = DEFAULT_LIMITS) -> AsyncIterator[int]:
+    """Serve `app` while the block runs, within `limits`; yields the bound port. A port in
+    use is a ConfigError naming PORT, not a traceback. No access log: sign-in links and
+    media tokens are in URLs."""
+    guard = Guard(limits)
+    app.middlewares.insert(0, guard.middleware)  # outermost: bounds every later read
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.keepalive_seconds,
+                           lingering_time=limits.body_seconds)
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, host, port).start()
+            await GuardedSite(runner, host, port, guard).start()
         except OSError as exc:
             raise port_error("PORT", port, exc) from None
         bound = int(runner.addresses[0][1])

@@ -14,6 +14,8 @@ from bot.errors import (
     AuthError, BalanceError, DownloadError, RateLimited, UpstreamError, UpstreamRejected,
 )
 from bot.models import VideoRequest
+from bot.fetching import may_fetch
+from yarl import URL
 from adapters.stand_in import padded_sample, sample_mp4
 from tests.conftest import TEST_KEY
 
@@ -151,9 +153,8 @@ async def test_download_falls_back_to_content_endpoint(client, stand_in, tmp_pat
     assert (tmp_path / "v.mp4").read_bytes() == sample_mp4()
 
 
-async def test_key_is_not_sent_to_a_foreign_download_host(client, stand_in, tmp_path, aiohttp_server):
-    seen: list[str | None] = []
-
+async def _foreign_host(stand_in, aiohttp_server, seen: list[str | None]) -> None:
+    """Completed tasks' links point at another host, `localhost` (an internal address)."""
     async def serve(request: web.Request) -> web.Response:
         seen.append(request.headers.get("Authorization"))
         return web.Response(body=sample_mp4(), content_type="video/mp4")
@@ -162,13 +163,47 @@ async def test_key_is_not_sent_to_a_foreign_download_host(client, stand_in, tmp_
     foreign.router.add_get("/download/{name}", serve)
     server = await aiohttp_server(foreign, host="localhost")  # another origin than 127.0.0.1
     stand_in.state.download_base = str(server.make_url("")).rstrip("/")
+
+
+async def test_key_is_not_sent_to_a_foreign_download_host(settings, stand_in, tmp_path, aiohttp_server):
+    seen: list[str | None] = []
+    await _foreign_host(stand_in, aiohttp_server, seen)
+    async with aiohttp.ClientSession() as session:
+        # Listed in SORA_DOWNLOAD_HOSTS, so fetched although it is internal; without the key.
+        client = ApiMasterClient(session, settings.with_(download_hosts=frozenset({"localhost"})))
+        task_id = await client.submit(REQUEST)
+        stand_in.state.tasks[task_id].seconds = 0
+        state = await client.status(task_id)
+        assert state.url.startswith("http://localhost:")
+        await client.download(task_id, state.url, tmp_path / "v.mp4")
+    assert seen == [None]
+    assert (tmp_path / "v.mp4").read_bytes() == sample_mp4()
+
+
+async def test_a_link_to_an_internal_host_is_not_fetched(client, stand_in, tmp_path, aiohttp_server):
+    """A provider naming an internal address of another host gets the /content path asked
+    instead: the bot fetches no one's internal service on a provider's word."""
+    seen: list[str | None] = []
+    await _foreign_host(stand_in, aiohttp_server, seen)
     task_id = await client.submit(REQUEST)
     stand_in.state.tasks[task_id].seconds = 0
     state = await client.status(task_id)
-    assert state.url.startswith("http://localhost:")
     await client.download(task_id, state.url, tmp_path / "v.mp4")
-    assert seen == [None]
+    assert seen == []
+    assert stand_in.state.requests[-1].path.endswith(f"/videos/{task_id}/content")
     assert (tmp_path / "v.mp4").read_bytes() == sample_mp4()
+
+
+async def test_may_fetch_public_hosts_only_after_resolution() -> None:
+    provider = URL("https://api.example.net/v1")
+    assert await may_fetch("https://api.example.net:8443/x.mp4", provider, ())
+    assert await may_fetch("http://files.internal/x.mp4", provider, {"files.internal"})
+    assert not await may_fetch("http://169.254.169.254/latest/meta-data", provider, ())
+    assert not await may_fetch("http://10.1.2.3/x.mp4", provider, ())
+    assert not await may_fetch("http://[::1]:8080/x.mp4", provider, ())
+    assert not await may_fetch("http://localhost/x.mp4", provider, ())
+    assert not await may_fetch("file:///etc/passwd", provider, ())
+    assert await may_fetch("http://93.184.215.14/x.mp4", provider, ())  # a public address literal
 
 
 async def test_the_key_never_reaches_logs(client, stand_in, tmp_path, caplog):
@@ -184,3 +219,15 @@ async def test_the_key_never_reaches_logs(client, stand_in, tmp_path, caplog):
     assert TEST_KEY not in caplog.text
     assert TEST_KEY not in str(caught.value) + caught.value.user_message
 
+
+
+async def test_downloads_do_not_wait_for_the_api_pacer(settings, stand_in, tmp_path):
+    """The pacer protects the API from polls; finished videos download at once."""
+    async with aiohttp.ClientSession() as session:
+        client = ApiMasterClient(session, settings.with_(api_requests_per_second=0.5))
+        task_id = await client.submit(REQUEST)  # takes the one token there is
+        stand_in.state.tasks[task_id].seconds = 0
+        tokens = client.limiter._tokens
+        for n in range(3):
+            await client.download(task_id, None, tmp_path / f"v{n}.mp4")
+        assert client.limiter._tokens >= tokens  # no download spent a token

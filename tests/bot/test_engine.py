@@ -41,7 +41,7 @@ async def test_invalid_request_stores_and_sends_nothing(runtime, stand_in):
 
 
 async def test_quota_refusal_says_what_is_left_and_charges_nothing(runtime, stand_in):
-    await runtime.budgets.set("team1", "alice", daily=1.00)
+    await runtime.budgets.set("team1", "alice", daily=1.00, by="test", via="cli")
     first = await runtime.engine.submit(VideoRequest("x", duration=8), ALICE, RecordingEvents())
     with pytest.raises(QuotaExceeded) as refused:
         await runtime.engine.submit(VideoRequest("y", duration=8), ALICE, RecordingEvents())
@@ -52,7 +52,7 @@ async def test_quota_refusal_says_what_is_left_and_charges_nothing(runtime, stan
 
 
 async def test_team_budget_applies_to_every_member(runtime):
-    await runtime.budgets.set("team1", None, daily=0.50)
+    await runtime.budgets.set("team1", None, daily=0.50, by="test", via="cli")
     await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())  # $0.32
     with pytest.raises(QuotaExceeded, match="team's daily budget has \\$0.18 left"):
         await runtime.engine.submit(VideoRequest("y"), Requester("cli", "team1", "bob"),

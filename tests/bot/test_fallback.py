@@ -70,7 +70,7 @@ async def test_a_gone_model_is_made_by_its_fallback_at_the_fallback_price(rt, st
 
 
 async def test_a_price_rise_that_does_not_fit_fails_and_releases_everything(rt, stand_in, backup):
-    await rt.budgets.set("team1", "ann", daily=0.70)  # $0.64 at sora-2 fits; $0.80 at the backup not
+    await rt.budgets.set("team1", "ann", daily=0.70, by="admin", via="cli")  # $0.64 at sora-2 fits; $0.80 at the backup not
     events = RecordingEvents()
     accepted = await rt.engine.submit(VideoRequest("a fox", "sora-2", 8), ANN, events)
     job = await rt.engine.wait(accepted.job.id)

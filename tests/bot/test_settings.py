@@ -55,6 +55,7 @@ def test_the_key_is_not_in_the_repr():
     ({"SORA_PRICES": "sora-2=0.1"}, "SORA_PRICES entry 'sora-2=0.1' must look like"),
     ({"SORA_REACTION_EXPLAIN_NO_IMAGE": "maybe"}, "must be true or false"),
     ({"SORA_REACTION_MODEL": "sora-3"}, "SORA_REACTION_MODEL 'sora-3' is not a model: use sora-2 or"),
+    ({"SORA_ALERT_CHANNEL_DISCORD": "#admins"}, "SORA_ALERT_CHANNEL_DISCORD must be a channel id"),
 ])
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError, match=message):

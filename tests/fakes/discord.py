@@ -67,6 +67,8 @@ class FakeDiscord(LoopbackServer):
         self.messages: dict[int, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.identifies: list[dict[str, Any]] = []
+        #: How many of the next uploads are made but their answers lost (dropped connection).
+        self.lose_upload_answers = 0
         self._ids = itertools.count(900_000)
         self._seq = itertools.count(1)
         self._ws: web.WebSocketResponse | None = None
@@ -342,7 +344,13 @@ class FakeDiscord(LoopbackServer):
             raw = await request.read()
             call.json = json.loads(raw) if raw else None
         self.calls.append(call)
-        return self._answer(call)
+        response = self._answer(call)
+        if call.files and self.lose_upload_answers > 0:
+            # The message is made, but its answer never reaches the bot.
+            self.lose_upload_answers -= 1
+            if request.transport is not None:
+                request.transport.close()
+        return response
 
     def _answer(self, call: Call) -> web.Response:
         m, p, body = call.method, call.path, call.json if isinstance(call.json, dict) else {}
@@ -371,8 +379,21 @@ class FakeDiscord(LoopbackServer):
             return _json(self._create(call, author=self.bot_user))
         if m in ("PATCH", "GET") and (hit := re.fullmatch(rf"/webhooks/{app}/[^/]+/messages/(.+)", p)):
             return _json(self.message(body.get("content") or "", self.bot_user, store=False))
-        if m == "POST" and re.fullmatch(r"/channels/\d+/messages", p):
+        if m == "POST" and (hit := re.fullmatch(r"/channels/(\d+)/messages", p)):
+            nonce = body.get("nonce")
+            if nonce is not None and body.get("enforce_nonce"):
+                # Discord: a second message with the same nonce from the same author, within
+                # minutes, returns the first instead of posting again.
+                same = [msg for msg in self.messages.values() if msg.get("nonce") == nonce
+                        and msg["channel_id"] == hit.group(1)]
+                if same:
+                    return _json(same[0])
             return _json(self._create(call, author=self.bot_user))
+        if m == "GET" and (hit := re.fullmatch(r"/channels/(\d+)/messages", p)):
+            limit = int(call.query.get("limit", "50"))
+            history = sorted((msg for msg in self.messages.values() if msg["channel_id"] == hit.group(1)),
+                             key=lambda msg: int(msg["id"]), reverse=True)
+            return _json(history[:limit])
         if (hit := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", p)):
             msg = self.messages.get(int(hit.group(2)))
             if msg is None:
@@ -394,6 +415,8 @@ class FakeDiscord(LoopbackServer):
         extra: dict[str, Any] = {}
         if body.get("message_reference"):
             extra["message_reference"] = body["message_reference"]
+        if body.get("nonce") is not None:
+            extra["nonce"] = body["nonce"]
         return self.message(body.get("content") or "", author, attachments=attachments,
                             channel_id=int(channel.group(1)) if channel else None,
                             components=body.get("components") or [], **extra)

@@ -56,6 +56,13 @@ class FakeSlack(LoopbackServer):
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     #: Method name -> Slack error code to answer with ({"ok": false, "error": ...}).
     fail: dict[str, str] = field(default_factory=dict)
+    #: How many of the next raw uploads fail on the network.
+    drop_uploads: int = 0
+    #: How long each raw upload takes, and the most that were in flight together.
+    upload_seconds: float = 0.0
+    most_uploads_at_once: int = 0
+    _uploading: int = 0
+    _upload_names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -245,11 +252,21 @@ class FakeSlack(LoopbackServer):
 
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):06d}"
+        self._upload_names[file_id] = args.get("filename", "")
         return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}/upload/{file_id}"}
 
     def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
-        files = json.loads(args["files"])
-        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        """Shares the files as Slack does: a message in the channel (or thread) carrying them."""
+        files = [{"id": f["id"], "title": f.get("title"), "name": self._upload_names.get(f["id"], "")}
+                 for f in json.loads(args["files"])]
+        channel = args.get("channel_id")
+        if channel:
+            msg = {"type": "message", "user": BOT_USER_ID, "bot_id": "BBOT", "ts": self._next_ts(),
+                   "text": args.get("initial_comment", ""), "files": files}
+            if args.get("thread_ts"):
+                msg["thread_ts"] = args["thread_ts"]
+            self.messages.setdefault(channel, []).append(msg)
+        return {"ok": True, "files": files}
 
     def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": "V1"}}
@@ -259,6 +276,20 @@ class FakeSlack(LoopbackServer):
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
+        self._uploading += 1
+        self.most_uploads_at_once = max(self.most_uploads_at_once, self._uploading)
+        try:
+            await asyncio.sleep(self.upload_seconds)
+            return await self._take_upload(request, file_id)
+        finally:
+            self._uploading -= 1
+
+    async def _take_upload(self, request: web.Request, file_id: str) -> web.Response:
+        if self.drop_uploads > 0:  # the network fails mid-upload
+            self.drop_uploads -= 1
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)
         self.uploads[file_id] = await request.read()
         await self._record(Call("upload", {"file_id": file_id, "length": len(self.uploads[file_id])}, None))
         return web.Response(text=f"OK - {len(self.uploads[file_id])}")

@@ -23,6 +23,19 @@ async def test_video_over_the_limit_is_shrunk_to_fit(bot, fake: FakeDiscord, sta
     assert any("Shrinking" in c.content for c in fake.edits())
 
 
+async def test_shrinking_is_one_at_a_time_and_says_so(bot, fake: FakeDiscord, stand_in) -> None:
+    """Re-encoding is bounded (SORA_MAX_TRANSCODES): the second video waits its turn, and its
+    status message says it is waiting."""
+    stand_in.state.video_bytes = 60_000
+    async with bot(max_transcodes=1) as rt:
+        for user in (41, 42, 43):
+            await fake.slash("sora", {"prompt": "a slow sunrise"}, user_id=user,
+                             attachment_size_limit=25_000)
+        await fake.wait_for(lambda: len(fake.uploads()) == 3)
+        assert [j.status for j in await rt.engine.jobs()] == ["delivered"] * 3
+    assert any("Waiting to shrink" in c.content for c in fake.edits())
+
+
 async def test_video_that_cannot_fit_is_reported_not_dropped(bot, fake: FakeDiscord, stand_in) -> None:
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=500)
@@ -124,3 +137,46 @@ async def test_upstream_text_cannot_mention_or_format(bot, fake: FakeDiscord, st
     last = fake.edits()[-1]
     assert "@everyone" not in last.content and "@\u200beveryone" in last.content
     assert last.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_lost_upload_answer_posts_the_video_once(bot, fake: FakeDiscord, stand_in) -> None:
+    """Discord made the message but its answer was lost: before trying again the bot looks
+    in the channel, finds it, and posts nothing more. (Were it not found, the retry's nonce
+    would make Discord answer with the first message.)"""
+    fake.lose_upload_answers = 1
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a heron"})
+        async def delivered() -> list:
+            return [j for j in await rt.engine.jobs() if j.status == "delivered"]
+
+        [job] = await fake.wait_for(delivered)
+    [upload] = fake.uploads()
+    assert upload.json["nonce"] == job.id and upload.json["enforce_nonce"] is True
+    assert fake.find("GET", rf"/channels/{fake.CHANNEL_ID}/messages$")  # it looked
+    posted = [m for m in fake.messages.values() if m["attachments"]]
+    assert len(posted) == 1 and job.error is None
+    assert fake.edits(job.origin["status_ref"])[-1].content.splitlines()[-1].startswith("✅ Done")
+
+
+async def test_a_restart_after_posting_does_not_post_again(bot, fake: FakeDiscord, stand_in) -> None:
+    """The process stopped after the upload and before recording it: the resumed delivery
+    finds the video in the channel and only finishes the bookkeeping."""
+    async with bot() as rt:
+        await fake.slash("sora", {"prompt": "a crane"})
+
+        async def delivered() -> list:
+            return [j for j in await rt.engine.jobs() if j.status == "delivered"]
+
+        [job] = await fake.wait_for(delivered)
+        # Roll the record back to "posted, not yet recorded" as a kill -9 would leave it.
+        await rt.store.update_job(job.id, status="downloaded")
+        async with rt.store.db.connection() as tx:
+            await tx.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
+    async with bot() as rt:
+        async def redelivered():
+            found = await rt.engine.job(job.id)
+            return found if found is not None and found.status == "delivered" else None
+
+        done = await fake.wait_for(redelivered)
+        assert await rt.store.ledger_state(job.id) == "spent"
+    assert len(fake.uploads()) == 1 and done.origin["deliveries"] == 2

@@ -111,9 +111,17 @@ async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
     assert bot.fake.responses == [] and (await bot.rt.engine.jobs()) == []
 
 
-async def test_health_route(bot: Bot) -> None:
+async def test_one_server_holds_slack_health_and_the_dashboard(bot: Bot) -> None:
+    """Slack's HTTP server on PORT is the bot's one server: health and the admin console
+    are on it too, next to /slack/events."""
     async with bot.http.get(f"{bot.url}/healthz") as resp:
         assert resp.status == 200 and (await resp.json())["ok"] is True
+    async with bot.http.get(f"{bot.url}/readyz") as resp:
+        assert resp.status == 200
+    async with bot.http.get(f"{bot.url}/metrics") as resp:  # from loopback, no token set
+        assert resp.status == 200 and "sora_jobs_total" in await resp.text()
+    async with bot.http.get(f"{bot.url}/", allow_redirects=False) as resp:
+        assert resp.status in (401, 403) and "admin-link" in await resp.text()  # sign in first
 
 
 async def test_usage_jobs_and_help(bot: Bot) -> None:
@@ -233,3 +241,41 @@ async def test_a_retry_reaching_another_replica_starts_nothing_new(slack_setting
         job = await first.rt.engine.wait(await _job_id(first))
         assert job.status == "delivered" and len(stand_in.state.submits()) == 1
         assert [t["jobs"] for t in await second.rt.store.totals()] == [1]
+
+
+async def test_an_upload_that_fails_on_the_network_is_retried_once_posted(bot: Bot) -> None:
+    bot.fake.drop_uploads = 1
+    await bot.command("a crane")
+    job = await bot.rt.engine.wait(await _job_id(bot))
+    assert (job.status, job.error) == ("delivered", None)
+    shared = [m for m in bot.fake.messages[CHANNEL] if m.get("files")]
+    assert len(shared) == 1 and shared[0]["files"][0]["name"] == f"sora-{job.id}.mp4"
+    status = bot.fake.message(CHANNEL, job.origin["status_ref"])["text"]
+    assert status.splitlines()[-1].startswith("✅ Done")
+
+
+async def test_a_restart_after_posting_does_not_post_again(slack_settings, fake_slack) -> None:
+    async with running(slack_settings, fake_slack) as bot:
+        await bot.command("a crane")
+        job = await bot.rt.engine.wait(await _job_id(bot))
+        await bot.rt.store.update_job(job.id, status="downloaded")  # as a kill -9 after posting leaves it
+        async with bot.rt.store.db.connection() as tx:
+            await tx.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
+    async with running(slack_settings, fake_slack) as bot:  # resumes the job as it starts
+        assert (await bot.rt.engine.wait(job.id)).status == "delivered"
+        assert await bot.rt.store.ledger_state(job.id) == "spent"
+    assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
+
+
+async def test_uploads_stream_from_disk_a_few_at_a_time(slack_settings, fake_slack, stand_in) -> None:
+    """Eight videos finish together and Slack takes its time with each: at most four
+    uploads are in flight, each streamed whole from its file."""
+    fake_slack.upload_seconds = 0.3
+    stand_in.state.video_bytes = 3_000_000
+    async with running(slack_settings.with_(max_jobs_per_user=8), fake_slack) as bot:
+        for n in range(8):
+            await bot.command(f"clip {n}")
+        jobs = [await bot.rt.engine.wait(j.id) for j in await bot.rt.engine.jobs(team=TEAM_ID)]
+    assert [j.status for j in jobs] == ["delivered"] * 8
+    assert fake_slack.most_uploads_at_once == 4
+    assert sorted(len(data) for data in fake_slack.uploads.values()) == [3_000_000] * 8

@@ -113,7 +113,7 @@ async def test_without_public_base_url_says_what_to_set(slack_settings: Settings
 
 
 async def test_over_budget_reaction_is_refused_before_fetching(bot: Bot, stand_in) -> None:
-    await bot.rt.budgets.set(TEAM_ID, "UANN", daily=0.10)
+    await bot.rt.budgets.set(TEAM_ID, "UANN", daily=0.10, by="UBOSS", via="slack")
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
     await bot.event(reaction("UANN", CHANNEL, ts))

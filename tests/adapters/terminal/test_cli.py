@@ -395,7 +395,9 @@ def test_run_with_no_terminal_serves_healthz_until_sigterm(tmp_path):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
                     assert json.loads(resp.read()) == {"ok": True}
-                    break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+                    assert b"sora_jobs_total" in resp.read()  # the dashboard is served too
+                break
             except OSError:
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "/healthz never answered"
