@@ -32,7 +32,8 @@ async def test_shrinking_is_one_at_a_time_and_says_so(bot, fake: FakeDiscord, st
             await fake.slash("sora", {"prompt": "a slow sunrise"}, user_id=user,
                              attachment_size_limit=25_000)
         await fake.wait_for(lambda: len(fake.uploads()) == 3)
-        assert [j.status for j in await rt.engine.jobs()] == ["delivered"] * 3
+        # The last upload is seen before its job is settled (an async store write after it).
+        assert [(await rt.engine.wait(j.id)).status for j in await rt.engine.jobs()] == ["delivered"] * 3
     assert any("Waiting to shrink" in c.content for c in fake.edits())
 
 
