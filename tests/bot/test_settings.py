@@ -128,3 +128,12 @@ def test_a_bad_database_url_is_refused_without_echoing_it():
 def test_bad_discord_shards_are_refused(env):
     with pytest.raises(ConfigError, match="DISCORD_SHARD"):
         Settings.from_env(env)
+
+
+def test_the_sign_in_key_sits_beside_sqlite_or_where_sora_admin_key_file_says():
+    from bot.admin_links import key_path
+
+    assert key_path(Settings.from_env({"SORA_DB": "/srv/sora.db"})) == Path("/srv/sora.db.admin-key")
+    shared = Settings.from_env({"SORA_DB": "postgresql://bot@db/sora",
+                                "SORA_ADMIN_KEY_FILE": "/etc/sora/admin-key"})
+    assert key_path(shared) == Path("/etc/sora/admin-key")
