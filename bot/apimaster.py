@@ -77,7 +77,7 @@ class ApiMasterClient:
         Raises ModelUnavailable when the provider says it does not know the model."""
         spec = self.settings.catalogue.model(request.model)
         body = self.form.body(request, spec)
-        data = await self._json("POST", f"{self.base}{self.form.path}", body,
+        data = await self._json("POST", f"{self.base}{self.form.path_for(request)}", body,
                                 idempotent=False, deadline=deadline, model=spec.name)
         task_id = self.form.task_id(data)
         if task_id is None:

@@ -42,7 +42,8 @@ OPENAI_SIZES = {
 }
 PROVIDER_KEYS = frozenset({"dialect", "base_url", "api_key_env"})
 MODEL_KEYS = frozenset({"provider", "upstream", "durations", "aspects", "prices",
-                        "resolution_field", "resolution_values", "images", "extra", "fallback"})
+                        "resolution_field", "resolution_values", "images", "extra", "fallback",
+                        "remix", "extend"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _RESOLUTION = re.compile(r"^[a-z0-9]+$")
 _ASPECT = re.compile(r"^[1-9][0-9]*:[1-9][0-9]*$")
@@ -73,6 +74,10 @@ class ModelSpec:
     images: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
     fallback: str | None = None
+    #: The provider remixes a finished video with a new prompt (openai dialect:
+    #: POST {base}/v1/videos/{id}/remix), or extends it (POST {base}/v1/videos/extensions).
+    remix: bool = False
+    extend: bool = False
 
     @property
     def resolutions(self) -> tuple[str, ...]:
@@ -336,7 +341,16 @@ class _FileReader:
             changes["extra"] = MappingProxyType(dict(table["extra"]))
         if "fallback" in table:
             changes["fallback"] = self._text(f"{where}.fallback", table["fallback"])
+        for key in ("remix", "extend"):
+            if key in table:
+                if not isinstance(table[key], bool):
+                    raise self.fail(f"{where}.{key}", "must be true or false")
+                changes[key] = table[key]
         spec = replace(base, **changes)
+        if (spec.remix or spec.extend) and providers[spec.provider].dialect != "openai":
+            raise self.fail(f"{where}.{'remix' if spec.remix else 'extend'}",
+                            "needs a provider of the openai dialect (its /remix and "
+                            "/extensions endpoints)")
         for resolution in spec.resolution_values:
             if resolution not in spec.prices:
                 raise self.fail(f"{where}.resolution_values.{_key(resolution)}",

@@ -15,7 +15,8 @@ from bot.engine import JobEngine
 from bot.errors import SoraError
 from bot.events import JobEvents
 from bot.images import image_request
-from bot.models import Job, Requester, VideoRequest
+from bot.models import Job, Requester, VideoRequest, to_micros
+from bot.offers import Offer, Offers
 from bot.settings import Settings
 from bot.transcode import Transcoder
 
@@ -46,6 +47,8 @@ class ChatJobs:
         self.links = AdminLinks(settings, engine.store)
         #: Shrinking videos to a platform's upload limit, a few at a time.
         self.transcoder = Transcoder(settings.max_transcodes)
+        #: Expensive requests waiting for their Confirm (see `needs_confirm`).
+        self.offers = Offers(settings.confirm_ttl)
 
     async def attach(self, platform: str, events_for: Callable[[Job], JobEvents]) -> list[Job]:
         """A front end is up: rebuild its jobs' events from their stored origin with
@@ -70,17 +73,42 @@ class ChatJobs:
 
     async def start(self, request: VideoRequest, requester: Requester, events: JobEvents,
                     origin: dict[str, Any], source: str | None = None,
-                    request_key: str | None = None) -> Started:
+                    request_key: str | None = None, parent: str | None = None,
+                    sequence: str | None = None) -> Started:
         """Reserve and start the job (the reservation checks the budget again, atomically).
         `source`: the message a reaction job animates; one live job per member and source.
         `request_key`: what the platform calls this one request (a Slack trigger_id or
         event_id); a retried or replayed request starts nothing. Raises InvalidRequest,
         QuotaExceeded, AlreadyStarted or DuplicateRequest with nothing stored."""
         accepted = await self.engine.submit(request, requester, events, origin, source=source,
-                                            request_key=request_key)
+                                            request_key=request_key, parent=parent,
+                                            sequence=sequence)
         log.info("%s job %s started by %s/%s", requester.platform, accepted.job.id,
                  requester.team, requester.user)
         return Started(accepted.job, accepted.left_today)
+
+    # -- confirming expensive jobs ---------------------------------------------------------
+
+    @property
+    def confirm_above(self) -> int | None:
+        """Micro-dollars above which a job asks first; None: never."""
+        above = self.settings.confirm_above_usd
+        return None if above is None else to_micros(above)
+
+    def needs_confirm(self, cost_micros: int) -> bool:
+        return self.confirm_above is not None and cost_micros > self.confirm_above
+
+    def offer(self, request: VideoRequest, requester: Requester, cost_micros: int,
+              context: dict[str, Any] | None = None) -> Offer:
+        """Park a checked request until its requester confirms; nothing is reserved."""
+        return self.offers.make(request, requester, cost_micros, context)
+
+    def offer_text(self, offer: Offer) -> str:
+        return offer.text(self.confirm_above or 0)
+
+    def take_offer(self, offer_id: str, requester: Requester) -> Offer:
+        """The offer, used up; OfferGone when expired, answered, or someone else's."""
+        return self.offers.take(offer_id, requester)
 
     def image_request(self, text: str, image_url: str | None = None) -> VideoRequest:
         return image_request(self.settings, text, image_url)

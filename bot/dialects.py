@@ -3,6 +3,7 @@ download (`GET {base}/v1/videos/{id}/content`, or the task's `url`) are the same
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from bot.catalogue import DEFAULT_ASPECT, OPENAI_SIZES, Dialect, ModelSpec
 from bot.models import VideoRequest
@@ -11,6 +12,8 @@ from bot.models import VideoRequest
 class SubmitForm(Protocol):
     #: Appended to the provider's base URL.
     path: str
+
+    def path_for(self, request: VideoRequest) -> str: ...
 
     def body(self, request: VideoRequest, spec: ModelSpec) -> dict[str, Any]: ...
 
@@ -22,6 +25,9 @@ class ApiMasterForm:
     the resolution goes under the model's `resolution_field`, mapped by `resolution_values`."""
 
     path = "/v1/videos/generations"
+
+    def path_for(self, request: VideoRequest) -> str:
+        return self.path  # remix and extend are the openai dialect's (the catalogue says so)
 
     def body(self, request: VideoRequest, spec: ModelSpec) -> dict[str, Any]:
         body: dict[str, Any] = {"model": spec.model_id, "prompt": request.prompt,
@@ -49,7 +55,19 @@ class OpenAIForm:
 
     path = "/v1/videos"
 
+    def path_for(self, request: VideoRequest) -> str:
+        if request.remix_of:
+            return f"/v1/videos/{quote(request.remix_of, safe='')}/remix"
+        if request.extend_of:
+            return "/v1/videos/extensions"
+        return self.path
+
     def body(self, request: VideoRequest, spec: ModelSpec) -> dict[str, Any]:
+        if request.remix_of:  # the remixed video keeps its model, size and length
+            return {"prompt": request.prompt}
+        if request.extend_of:
+            return {"video_id": request.extend_of, "prompt": request.prompt,
+                    "seconds": str(request.duration)}
         # Image-to-video may leave the aspect to the image; OpenAI needs a size regardless.
         size = OPENAI_SIZES[(request.resolution, request.aspect or DEFAULT_ASPECT)]
         body: dict[str, Any] = {"model": spec.model_id, "prompt": request.prompt,

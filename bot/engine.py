@@ -75,7 +75,8 @@ class JobEngine:
 
     async def submit(self, request: VideoRequest, requester: Requester, events: JobEvents,
                      origin: dict[str, Any] | None = None, source: str | None = None,
-                     request_key: str | None = None) -> Accepted:
+                     request_key: str | None = None, parent: str | None = None,
+                     sequence: str | None = None) -> Accepted:
         """Validate and reserve at once, then run the job in the background. Raises, with
         nothing stored: InvalidRequest, QuotaExceeded, AlreadyStarted (the member has a live
         job for `source`), DuplicateRequest (`request_key`, e.g. a Slack trigger_id, started
@@ -84,7 +85,7 @@ class JobEngine:
         now = dt.datetime.now(dt.UTC)
         job = Job(id=f"job_{secrets.token_hex(6)}", requester=requester, request=valid,
                   cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
-                  source=source, requested_model=valid.model)
+                  source=source, requested_model=valid.model, parent=parent, sequence=sequence)
         row = {**job.to_row(), **self.leases.claim(), "request_key": request_key}
         status = await self.budgets.reserve(row, now)
         left = status.left_today
@@ -348,7 +349,9 @@ class JobEngine:
             # The video exists and was paid for upstream; retrying delivery could post twice.
             log.exception("Delivering job %s failed", job.id)
             error = "delivery failed"
-        await self.store.settle(job.id, "spent", status="delivered", error=error)
+        # Delivery may have noted where the video went (a result message, a moved file).
+        await self.store.settle(job.id, "spent", status="delivered", error=error, origin=job.origin,
+                          video_path=job.video_path)
         job.status, job.error = "delivered", error
 
     async def _fail(self, job: Job, events: Reporter, error: SoraError) -> None:

@@ -34,6 +34,10 @@ class VideoRequest:
     resolution: str = "720p"
     aspect: str | None = "16:9"
     image_url: str | None = None
+    #: The provider's task id of a finished video to remix with this prompt, or to extend
+    #: by `duration` seconds (models with `remix` / `extend` in the catalogue).
+    remix_of: str | None = None
+    extend_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,10 @@ class Job:
     source: str | None = None
     #: The model the member asked for; `request.model` differs when it moved to a fallback.
     requested_model: str | None = None
+    #: The job this one was made from (edited, continued); shown in the post.
+    parent: str | None = None
+    #: The first job of a run of continued clips (the sequence's origin); None: not continued.
+    sequence: str | None = None
 
     @property
     def moved_from(self) -> str | None:
@@ -86,6 +94,8 @@ class Job:
             "progress": self.progress, "error": self.error, "video_path": self.video_path,
             "origin": self.origin, "deadline": self.deadline, "source": self.source,
             "requested_model": self.requested_model or q.model,
+            "parent": self.parent, "sequence": self.sequence,
+            "remix_of": q.remix_of, "extend_of": q.extend_of,
             "created_at": iso(self.created_at), "updated_at": iso(self.created_at),
         }
 
@@ -96,12 +106,14 @@ class Job:
             requester=Requester(row["platform"], row["team"], row["user"], row["user_name"]),
             request=VideoRequest(prompt=row["prompt"], model=row["model"], duration=row["duration"],
                                  resolution=row["resolution"], aspect=row["aspect"],
-                                 image_url=row["image_url"]),
+                                 image_url=row["image_url"], remix_of=row.get("remix_of"),
+                                 extend_of=row.get("extend_of")),
             cost_micros=row["cost_micros"], status=row["status"],
             created_at=dt.datetime.fromisoformat(row["created_at"]), task_id=row["task_id"],
             progress=row["progress"], error=row["error"], video_path=row["video_path"],
             origin=row["origin"], deadline=row["deadline"], source=row.get("source"),
             requested_model=row.get("requested_model") or row["model"],
+            parent=row.get("parent"), sequence=row.get("sequence"),
         )
 
 

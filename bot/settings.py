@@ -67,6 +67,13 @@ class Settings:
     user_monthly_usd: float | None = None
     team_daily_usd: float | None = None
     team_monthly_usd: float | None = None
+    #: Chat jobs costing more than this (dollars) ask Confirm / Cancel first; the terminal
+    #: asks on a TTY and otherwise wants --yes. None: never ask.
+    confirm_above_usd: float | None = 2.0
+    #: How long an offer to confirm stays open (seconds).
+    confirm_ttl: float = 300.0
+    #: Delete video files older than this many days (`sora-bot prune`); None: keep them all.
+    keep_videos_days: int | None = None
     # Reactions and defaults for image-to-video started from chat
     reaction_emoji: str = "\N{CLAPPER BOARD}"
     reaction_emoji_slack: str = "clapper"
@@ -182,6 +189,8 @@ class Settings:
             user_monthly_usd=r.money("SORA_USER_MONTHLY_USD", d.user_monthly_usd),
             team_daily_usd=r.money("SORA_TEAM_DAILY_USD", d.team_daily_usd),
             team_monthly_usd=r.money("SORA_TEAM_MONTHLY_USD", d.team_monthly_usd),
+            confirm_above_usd=r.money("SORA_CONFIRM_ABOVE_USD", d.confirm_above_usd),
+            keep_videos_days=r.optional_whole("SORA_KEEP_VIDEOS_DAYS"),
             reaction_emoji=r.text("SORA_REACTION_EMOJI") or d.reaction_emoji,
             reaction_emoji_slack=(r.text("SORA_REACTION_EMOJI_SLACK") or d.reaction_emoji_slack).strip(":"),
             reaction_model=r.text("SORA_REACTION_MODEL") or d.reaction_model,

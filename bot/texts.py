@@ -64,13 +64,22 @@ def describe(job: Job, cost: bool = True) -> str:
 
 def headline(job: Job, m: Markup) -> str:
     """The first lines of a job's status message."""
-    return (f"🎬 Video for {m.mention(job.requester.user)} · {describe(job)} · {m.code(job.id)}\n"
-            f"> {m.escape(short(job.request.prompt, PROMPT_PREVIEW))}")
+    return (f"🎬 Video for {m.mention(job.requester.user)} · {describe(job)} · {m.code(job.id)}"
+            f"{lineage(job, m)}\n> {m.escape(short(job.request.prompt, PROMPT_PREVIEW))}")
+
+
+def lineage(job: Job, m: Markup) -> str:
+    """ " · continues job_x" / " · edited from job_x": where a job came from, if anywhere."""
+    if not job.parent:
+        return ""
+    how = "continues" if job.sequence else "edited from"
+    return f" · {how} {m.code(job.parent)}"
 
 
 def result_caption(job: Job, m: Markup) -> str:
     """What the posted video says under it."""
-    return (f"{m.mention(job.requester.user)} your video is ready · {describe(job)}\n"
+    return (f"{m.mention(job.requester.user)} your video is ready · {describe(job)} · "
+            f"{m.code(job.id)}{lineage(job, m)}\n"
             f"> {m.escape(short(job.request.prompt, 1500))}")
 
 

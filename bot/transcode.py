@@ -33,7 +33,9 @@ def _niced() -> list[str]:
     return [nice, "-n", "10"] if nice else []
 
 
-async def _run(*args: str, timeout: float) -> tuple[int, bytes]:
+async def run_ffmpeg(*args: str, timeout: float) -> tuple[int, bytes]:
+    """Run the shipped ffmpeg at low priority; (exit code, stderr). Killed on timeout or
+    cancellation, never left running."""
     proc = await asyncio.create_subprocess_exec(
         *_niced(), ffmpeg_exe(), *args, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
@@ -49,7 +51,7 @@ async def _run(*args: str, timeout: float) -> tuple[int, bytes]:
 
 async def duration_seconds(src: Path, timeout: float = 30.0) -> float | None:
     """The clip's duration from ffmpeg's header dump, or None when it cannot tell."""
-    _, err = await _run("-hide_banner", "-i", str(src), timeout=timeout)
+    _, err = await run_ffmpeg("-hide_banner", "-i", str(src), timeout=timeout)
     hit = _DURATION.search(err)
     if not hit:
         return None
@@ -77,7 +79,7 @@ async def shrink(src: Path, limit: int, dest: Path | None = None, *, attempts: i
         video_bps = max(int(budget - audio_bps), 8_000)
         width = _width_for(video_bps)
         audio = ["-c:a", "aac", "-b:a", str(audio_bps)] if audio_bps else ["-an"]
-        code, err = await _run(
+        code, err = await run_ffmpeg(
             "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
             "-vf", f"scale='min(iw,{width})':-2", "-c:v", "libx264", "-preset", "veryfast",
             "-b:v", str(video_bps), "-maxrate", str(video_bps), "-bufsize", str(video_bps * 2),

@@ -48,6 +48,10 @@ def validate(request: VideoRequest, settings: Settings) -> VideoRequest:
                                  + (f" or use {or_list(others)}." if others else "."))
     elif aspect is None:
         aspect = spec.defaults()[2]  # only image-to-video may leave the aspect to the image
+    if request.remix_of and not spec.remix:
+        raise InvalidRequest(f"{model} cannot remix a video: use Edit to run it again.")
+    if request.extend_of and not spec.extend:
+        raise InvalidRequest(f"{model} cannot extend a video: use Continue from its last frame.")
     normalised = replace(
         request, prompt=prompt, model=model, duration=duration, resolution=resolution,
         aspect=aspect, image_url=image_url or None,

@@ -93,9 +93,23 @@ m005_admin_console = Migration("m005_admin_console", [
     'CREATE TABLE alerts_sent (key TEXT PRIMARY KEY, team TEXT, "user" TEXT, sent_at TEXT)',
 ])
 
+#: The creative loop: a job made from another (edited, continued, remixed, extended) names
+#: its `parent`; continued clips share the first clip's id as their `sequence`. `pruned_at`:
+#: when the video file was deleted to save space (the ledger row stays). Remix / extend: the
+#: provider's task id of the video the job remixes or extends.
+m006_lineage = Migration("m006_lineage", [
+    "ALTER TABLE jobs ADD COLUMN parent TEXT",
+    "ALTER TABLE jobs ADD COLUMN sequence TEXT",
+    "ALTER TABLE jobs ADD COLUMN pruned_at TEXT",
+    "ALTER TABLE jobs ADD COLUMN remix_of TEXT",
+    "ALTER TABLE jobs ADD COLUMN extend_of TEXT",
+    "CREATE INDEX jobs_by_sequence ON jobs (sequence, created_at) WHERE sequence IS NOT NULL",
+])
+
 #: In order; the stored version counts how many have run. Append, never edit or reorder.
 MIGRATIONS: list[Migration] = [
     m001_initial, m002_job_source, m003_requested_model, m004_job_owner, m005_admin_console,
+    m006_lineage,
 ]
 
 

@@ -310,6 +310,29 @@ class Store(AdminStore):
             row = await tx.fetchone("SELECT state FROM ledger WHERE job_id = ?", [job_id])
         return row["state"] if row else None
 
+    # -- the creative loop: sequences and the video library --------------------------------
+
+    async def sequence_jobs(self, sequence: str) -> list[dict[str, Any]]:
+        """The clips of a sequence, oldest first: its first job and every job continued from it."""
+        async with self.db.connection() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM jobs WHERE id = ? OR sequence = ? ORDER BY created_at",
+                [sequence, sequence])
+        return [_decode(r) for r in rows]
+
+    async def videos_before(self, before: str) -> list[dict[str, Any]]:
+        """Jobs created before `before` (ISO) whose video file is still kept."""
+        async with self.db.connection() as tx:
+            rows = await tx.fetchall(
+                "SELECT * FROM jobs WHERE video_path IS NOT NULL AND pruned_at IS NULL "
+                "AND created_at < ? ORDER BY created_at", [before])
+        return [_decode(r) for r in rows]
+
+    async def mark_pruned(self, job_id: str, when: str) -> None:
+        """The job's video file was deleted; the job and its ledger row stay."""
+        async with self.db.connection() as tx:
+            await tx.execute("UPDATE jobs SET pruned_at = ? WHERE id = ?", [when, job_id])
+
 
 # -- statements shared by methods, run inside the caller's connection or transaction --------
 

@@ -3,7 +3,6 @@ imageio-ffmpeg, cached on disk beside the videos."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.transcode import ffmpeg_exe
+from bot.transcode import run_ffmpeg
 
 if TYPE_CHECKING:
     from adapters.dashboard.app import Dashboard
@@ -60,19 +59,11 @@ async def make_thumbnail(src: Path, dest: Path, timeout: float = 30.0) -> bool:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp.jpg")
     for seek in ("1", "0"):
-        proc = await asyncio.create_subprocess_exec(
-            ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-ss", seek, "-i", str(src),
+        code, err = await run_ffmpeg(
+            "-hide_banner", "-loglevel", "error", "-y", "-ss", seek, "-i", str(src),
             "-frames:v", "1", "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4", str(tmp),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(), timeout)
-        except BaseException:  # timeout or cancellation: never leave ffmpeg running
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-            raise
-        if proc.returncode == 0 and tmp.exists() and tmp.stat().st_size > 0:
+            timeout=timeout)
+        if code == 0 and tmp.exists() and tmp.stat().st_size > 0:
             tmp.replace(dest)  # atomic: a reader never sees half a JPEG
             return True
         log.info("ffmpeg made no frame at %s s of %s: %s", seek, src.name,

@@ -1,4 +1,4 @@
-"""/sora, /sora-usage, /sora-jobs and the message menu "Animate with Sora"."""
+"""/sora, /sora-usage, /sora-jobs, /sora-show and the message menu "Animate with Sora"."""
 from __future__ import annotations
 
 import logging
@@ -39,7 +39,7 @@ class Video(commands.Cog):
 
     async def cog_load(self) -> None:
         # Context menus cannot be methods of a cog; this one is added and removed with it.
-        self.jobs.client.add_dynamic_items(self.jobs.buttons)
+        self.jobs.client.add_dynamic_items(self.jobs.buttons, self.jobs.offer_buttons)
         self.jobs.client.tree.add_command(self.animate)
 
     async def cog_unload(self) -> None:
@@ -112,6 +112,12 @@ class Video(commands.Cog):
     async def jobs_(self, interaction: discord.Interaction) -> None:
         who = requester(interaction.guild_id, interaction.user)
         await interaction.response.send_message(await self.chat.jobs_text(who, MARKUP), ephemeral=True)
+
+    @app_commands.command(name="sora-show", description="Post a video from the library again")
+    @app_commands.guild_only()
+    @app_commands.describe(job="The job id, e.g. job_1a2b3c4d5e6f (/sora-jobs lists yours)")
+    async def show(self, interaction: discord.Interaction, job: str) -> None:
+        await self.jobs.creative.show(interaction, job)
 
     async def _animate(self, interaction: discord.Interaction, message: discord.Message) -> None:
         image = first_image(message.attachments)

@@ -7,8 +7,10 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from adapters.discord.buttons import result_buttons
+from adapters.discord.buttons import offer_buttons, result_buttons
+from adapters.discord.creative import Creative
 from adapters.discord.status import DEFAULT_LIMIT, DiscordStatus
+from adapters.discord.who import requester
 from bot.chat import ChatJobs, Started
 from bot.errors import SoraError
 from bot.models import Job, Requester, VideoRequest
@@ -16,11 +18,7 @@ from bot.models import Job, Requester, VideoRequest
 log = logging.getLogger(__name__)
 
 WHERE = "in this channel"
-
-
-def requester(guild_id: int | None, user: discord.abc.User) -> Requester:
-    return Requester(platform="discord", team=str(guild_id or f"dm-{user.id}"), user=str(user.id),
-                     name=user.display_name)
+__all__ = ["DiscordJobs", "missing_permissions", "requester"]
 
 
 def missing_permissions(perms: discord.Permissions) -> str:
@@ -36,8 +34,12 @@ class DiscordJobs:
     def __init__(self, client: commands.Bot, chat: ChatJobs) -> None:
         self.client = client
         self.chat = chat
-        #: Re-roll and pro buttons under each result; a press starts a job like /sora does.
-        self.buttons, self.view_for = result_buttons(chat.engine, self.from_interaction)
+        #: Edit, continue, stitch, delete, show: the creative loop's Discord side.
+        self.creative = Creative(client, chat, self)
+        #: Buttons under each result; a press that makes a video starts a job like /sora does.
+        self.buttons, self.view_for = result_buttons(chat.engine, self.creative.press)
+        #: Confirm / Cancel under an offer to make an expensive video.
+        self.offer_buttons, self.offer_view = offer_buttons(self.creative.answer)
 
     def events_for(self, job: Job) -> DiscordStatus:
         """A job's status message, rebuilt from its stored origin."""
@@ -45,28 +47,50 @@ class DiscordJobs:
 
     async def start(self, request: VideoRequest, who: Requester, *, channel_id: int,
                     filesize_limit: int | None, reply_to: int | None = None,
-                    source: str | None = None) -> Started:
+                    source: str | None = None, parent: str | None = None,
+                    sequence: str | None = None) -> Started:
         origin: dict[str, Any] = {
             "guild_id": int(who.team) if who.team.isdigit() else None, "channel_id": channel_id,
             "filesize_limit": filesize_limit or DEFAULT_LIMIT, "reply_to": reply_to}
         events = DiscordStatus(self.client, origin, self.view_for, self.chat.transcoder)
-        return await self.chat.start(request, who, events, origin, source=source)
+        return await self.chat.start(request, who, events, origin, source=source, parent=parent,
+                                     sequence=sequence)
 
-    async def from_interaction(self, interaction: discord.Interaction,
-                               request: VideoRequest) -> None:
-        """The answer to every interaction that makes a video: check at once, defer, start,
-        say what it costs. Refusals are private and charge nothing."""
+    async def from_interaction(self, interaction: discord.Interaction, request: VideoRequest, *,
+                               parent: str | None = None, continue_from: str | None = None) -> None:
+        """The answer to every interaction that makes a video: check at once; above the
+        confirm threshold offer Confirm / Cancel; otherwise defer, start, say what it costs.
+        Refusals are private and charge nothing."""
         who = requester(interaction.guild_id, interaction.user)
         try:
-            await self.chat.check(request, who, missing_permissions(interaction.app_permissions))
+            cost = await self.chat.check(request, who, missing_permissions(interaction.app_permissions))
         except SoraError as exc:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
+        context = {"channel_id": interaction.channel_id or 0, "parent": parent,
+                   "filesize_limit": interaction.filesize_limit, "continue_from": continue_from}
+        if self.chat.needs_confirm(cost):
+            offer = self.chat.offer(request, who, cost, context)
+            await interaction.response.send_message(self.chat.offer_text(offer), ephemeral=True,
+                                                    view=self.offer_view(offer.id))
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.launch(interaction, request, who, context)
+
+    async def launch(self, interaction: discord.Interaction, request: VideoRequest,
+                     who: Requester, context: dict[str, Any]) -> None:
+        """Start a checked (and, if it had to be, confirmed) request; the interaction is
+        deferred. A continuation first finds its frame and its sequence's thread."""
+        where = WHERE
+        kwargs: dict[str, Any] = {"channel_id": context["channel_id"], "parent": context.get("parent"),
+                                  "filesize_limit": context.get("filesize_limit")}
         try:
-            started = await self.start(request, who, channel_id=interaction.channel_id or 0,
-                                       filesize_limit=interaction.filesize_limit)
+            if context.get("continue_from"):
+                request, kwargs = await self.creative.continuation(request, context["continue_from"],
+                                                                   who, kwargs)
+                where = "in the sequence's thread"
+            started = await self.start(request, who, **kwargs)
         except SoraError as exc:
             await interaction.followup.send(exc.user_message, ephemeral=True)
             return
-        await interaction.followup.send(started.text(WHERE), ephemeral=True)
+        await interaction.followup.send(started.text(where), ephemeral=True)

@@ -12,6 +12,7 @@ from adapters.discord.commands import first_image
 from adapters.discord.jobs import DiscordJobs, requester
 from bot.errors import AlreadyStarted, SoraError
 from bot.images import NO_IMAGE
+from bot.models import usd
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,13 @@ class Reactions(commands.Cog):
             return  # removed and added again: the video is on its way or posted; say nothing
         request = self.jobs.chat.image_request(message.content, image.url)
         try:
-            await self.jobs.chat.check(request, who)
+            cost = await self.jobs.chat.check(request, who)
+            if self.jobs.chat.needs_confirm(cost):
+                # A reaction has no private answer to hold Confirm / Cancel: the menu has.
+                await tell(f"That would cost {usd(cost)}, more than this server confirms "
+                           "without asking: use **Apps > Animate with Sora** on the message "
+                           "to see the cost and confirm it.")
+                return
             guild = client.get_guild(event.guild_id)
             await self.jobs.start(request, who, channel_id=event.channel_id,
                                   filesize_limit=guild.filesize_limit if guild else None,

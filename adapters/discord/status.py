@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 10 * 1024 * 1024  # an unboosted server's upload limit
 ViewFor = Callable[[Job], discord.ui.View]
+#: Where a job's origin keeps the id of the message that carries its video.
+RESULT = "result_id"
 
 
 def size_text(size: int) -> str:
@@ -74,6 +76,8 @@ class DiscordStatus(StatusMessage):
             view.stop()  # the buttons are dynamic items: no per-message view needs keeping
             if path != video:
                 path.unlink(missing_ok=True)
+        # Where the result is: a sequence's thread starts from its first result message.
+        job.origin[RESULT] = str(message.id)
         return message.jump_url
 
     async def find_posted(self, job: Job) -> str | None:

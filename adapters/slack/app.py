@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import commands, modal, reactions
+from adapters.slack import buttons, commands, creative, modal, reactions
 from adapters.slack.context import SlackContext
 from adapters.slack.errors import on_error
-from adapters.slack.media import MediaLinks
+from adapters.web.media import MediaLinks
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
@@ -53,5 +53,9 @@ def register_listeners(app: AsyncApp, ctx: SlackContext) -> None:
 
     app.command("/sora")(bound(commands.sora))
     app.view(modal.CALLBACK_ID)(bound(modal.submitted))
+    for action in buttons.RESULT_ACTIONS:  # Edit, Continue, Stitch, 🗑 under a result
+        app.action(action)(bound(creative.result_pressed))
+    for action in (buttons.CONFIRM, buttons.CANCEL):  # under an offer for an expensive video
+        app.action(action)(bound(creative.offer_answered))
     app.event("reaction_added")(bound(reactions.reaction_added))
     app.error(on_error)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.media import MediaLinks
+from adapters.web.media import MediaLinks
 from bot.chat import ChatJobs
 from bot.runtime import Runtime
 from bot.settings import Settings

@@ -17,7 +17,8 @@ _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-Command = Literal["video", "help", "usage", "jobs", "quota", "modal", "admin", "release", "charge"]
+Command = Literal["video", "help", "usage", "jobs", "quota", "modal", "admin", "release",
+                  "charge", "show"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def parse_command(text: str, catalogue: Catalogue = BUILTIN) -> Parsed:
         return Parsed(head)  # type: ignore[arg-type]
     if head == "quota" and (len(words) == 1 or words[1].lower() in ("set", "clear", "show")):
         return Parsed("quota", args=tuple(words[1:]))
-    if head in ("release", "charge") and len(words) == 2 and words[1].startswith("job_"):
+    if head in ("release", "charge", "show") and len(words) == 2 and words[1].startswith("job_"):
         return Parsed(head, args=(words[1],))  # type: ignore[arg-type]
     return Parsed("video", request=parse_request(text, catalogue))
 

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.buttons import as_message
 from adapters.slack.context import SlackContext
 from adapters.slack.errors import reply_for
 from adapters.slack.jobs import Where, start_job
@@ -38,9 +39,10 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
                       channel: str, ts: str, event_id: str) -> None:
     thread_ts = ts
 
-    async def tell(text: str) -> None:
+    async def tell(reply: str | dict[str, Any]) -> None:
         try:
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
+                                            **as_message(reply))
         except SlackApiError as exc:
             log.warning("Ephemeral reply to a reaction failed: %s", slack_error(exc))
 

@@ -11,6 +11,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.buttons import result_blocks
 from adapters.slack.context import SlackContext
 from adapters.slack.markup import MARKUP, slack_error
 from bot import texts
@@ -20,6 +21,9 @@ from bot.models import Job
 from bot.status import REF, MessageGone, StatusMessage
 
 log = logging.getLogger(__name__)
+
+#: Where a job's origin keeps the ids of the files its video was posted as.
+FILES = "files"
 
 _POST_ERRORS = {
     "not_in_channel": "I am not in this channel. Invite me with `/invite @Sora` and try again.",
@@ -44,6 +48,7 @@ class SlackStatus(StatusMessage):
         self.uploads = ctx.uploads
         # A 200 MB video over a slow link: bounded by socket reads, not by a total.
         self.upload_timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
+        self.catalogue = ctx.settings.catalogue
         self.channel: str = origin["channel"]
         self.thread_ts: str | None = origin.get("thread_ts")
         self.respond = respond  # the slash command's response_url; never persisted
@@ -76,9 +81,11 @@ class SlackStatus(StatusMessage):
                 target = await self.client.files_getUploadURLExternal(
                     filename=name, length=video.stat().st_size)
                 await self._send_bytes(str(target["upload_url"]), video)
-                await self.client.files_completeUploadExternal(
+                done = await self.client.files_completeUploadExternal(
                     files=[{"id": target["file_id"], "title": texts.short(job.request.prompt, 80)}],
                     channel_id=self.channel, thread_ts=self.thread_ts, initial_comment=caption)
+            # The 🗑 button deletes the file with the status message.
+            job.origin[FILES] = [f["id"] for f in done.get("files") or [] if f.get("id")]
         except SlackApiError as exc:
             code = slack_error(exc)
             log.error("Uploading job %s to %s failed: %s", job.id, self.channel, code)
@@ -106,6 +113,24 @@ class SlackStatus(StatusMessage):
             if any(f.get("name") == name for f in message.get("files") or []):
                 return ""
         return None
+
+    async def completed(self, job: Job, video: Path) -> str | None:
+        """The core's delivery, then the creative loop's buttons on the status message."""
+        ref = await super().completed(job, video)
+        status_ts = job.origin.get(REF)
+        if status_ts:
+            text = f"{texts.headline(job, self.markup)}\n{texts.done_line(None)}"
+            spec = self.catalogue.specs.get(self.catalogue.resolve(job.request.model) or "")
+            can_continue = bool(spec and spec.images)
+            offers = tuple(name for name, on in (("remix", spec and spec.remix),
+                                                 ("extend", spec and spec.extend))
+                           if on and job.task_id)
+            try:
+                await self.client.chat_update(channel=self.channel, ts=str(status_ts), text=text,
+                                              blocks=result_blocks(job, text, can_continue, offers))
+            except SlackApiError as exc:
+                log.warning("Adding the buttons to job %s failed: %s", job.id, slack_error(exc))
+        return ref
 
     async def failed(self, job: Job, error: SoraError) -> str | None:
         if not job.origin.get(REF) and self.respond is not None:

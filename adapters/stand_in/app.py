@@ -125,7 +125,7 @@ class StandInState:
     def submits(self) -> list[dict[str, Any]]:
         """Bodies of every submit received, in order."""
         return [r.body or {} for r in self.requests if r.method == "POST" and r.path.endswith(
-            ("/videos/generations", "/videos"))]
+            ("/videos/generations", "/videos", "/remix", "/videos/extensions"))]
 
     def video(self) -> bytes:
         size = self.video_bytes
@@ -157,6 +157,8 @@ def make_app(state: StandInState | None = None) -> web.Application:
     for prefix in ("/v1", "/v1/v1"):  # APIMaster's documented URLs carry /v1 twice; accept both
         app.router.add_post(f"{prefix}/videos/generations", _submit_apimaster)
         app.router.add_post(f"{prefix}/videos", _submit_openai)
+        app.router.add_post(f"{prefix}/videos/extensions", _extend)
+        app.router.add_post(f"{prefix}/videos/{{task_id}}/remix", _remix)
         app.router.add_get(f"{prefix}/videos/{{task_id}}", _poll)
         app.router.add_get(f"{prefix}/videos/{{task_id}}/content", _content)
     app.router.add_get("/download/{task_id}.mp4", _content)
@@ -224,6 +226,31 @@ async def _submit_openai(request: web.Request) -> web.StreamResponse:
     task = _accept(request, "openai")
     if isinstance(task, web.Response):
         return task
+    return web.json_response(_video_object(request, task))
+
+
+async def _remix(request: web.Request) -> web.StreamResponse:
+    """OpenAI's remix: a finished video again with a new prompt, keeping its settings."""
+    return _derived(request, request.match_info["task_id"], "remix_of")
+
+
+async def _extend(request: web.Request) -> web.StreamResponse:
+    """OpenAI's extension: `video_id` carried on for `seconds` more."""
+    return _derived(request, str((request[BODY] or {}).get("video_id") or ""), "extend_of")
+
+
+def _derived(request: web.Request, source_id: str, how: str) -> web.Response:
+    injected = _injected(request, "submit")
+    if isinstance(injected, web.Response):
+        return injected
+    state, body = request.app[STATE], request[BODY] or {}
+    source = state.tasks.get(source_id)
+    if source is None:
+        return _error(404, f"video {source_id} not found")
+    if not body.get("prompt"):
+        return _error(400, "prompt is required")
+    fields = {k: v for k, v in body.items() if k != "video_id"}
+    task = _new_task(state, {**source.body, **fields, how: source.id}, injected == "generation")
     return web.json_response(_video_object(request, task))
 
 

@@ -10,13 +10,16 @@ import json
 import math
 import shutil
 import sys
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from adapters import stand_in
+from adapters.terminal import creative
 from adapters.terminal.text import safe
 from bot import catalogue as catalogue_
+from bot import library
 from bot.budgets import KEEP
 from bot.catalogue import Catalogue, ModelSpec, aspect_name, or_list
 from bot.errors import InvalidRequest, SoraError
@@ -24,7 +27,7 @@ from bot.grammar import fill
 from bot.models import Job, Progress, Requester, VideoRequest, usd
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.validation import validate
+from bot.validation import cost_micros, validate
 
 PLATFORM = "cli"
 
@@ -106,6 +109,19 @@ def build_parser(catalogue: Catalogue = catalogue_.BUILTIN) -> tuple[argparse.Ar
     gen.add_argument("--user", default=None, help="who pays (default: your login name)")
     gen.add_argument("--team", default="local", help="team to charge")
     gen.add_argument("--out", default=None, help="where to write the MP4 (default: in SORA_MEDIA_DIR)")
+    gen.add_argument("--continue", dest="continue_from", metavar="JOB", default=None,
+                     help="start from the last frame of JOB's video (needs PUBLIC_BASE_URL: "
+                          "this process serves the frame on PORT while the job runs)")
+    gen.add_argument("--yes", action="store_true",
+                     help="confirm a video above SORA_CONFIRM_ABOVE_USD without asking")
+
+    stitch = add_command(sub, "stitch", "join the videos of two or more jobs into one MP4, "
+                         "in the order given (costs nothing)")
+    stitch.add_argument("jobs", nargs="+", metavar="JOB", help="job ids, in order")
+    stitch.add_argument("--out", required=True, help="where to write the MP4")
+
+    add_command(sub, "prune", "delete video files older than SORA_KEEP_VIDEOS_DAYS "
+                "(jobs and the ledger stay)")
 
     models = add_command(sub, "models", "the video models: durations, resolutions, prices")
     models.add_argument("--json", action="store_true", help="print a JSON list")
@@ -213,10 +229,18 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "models":
         return models(settings.catalogue, args.json)
     if args.command == "generate":
+        if args.continue_from and args.image:
+            print("error: use --image or --continue, not both", file=sys.stderr)
+            return 2
         try:  # bad input fails alone, before anything starts or prints
-            validate(request_from(args, settings.catalogue), settings)
+            request = request_from(args, settings.catalogue)
+            if args.continue_from:  # the frame's URL comes later; the model must take an image
+                request = replace(request, image_url="https://frame.invalid/last.png")
+            cost = cost_micros(validate(request, settings), settings)
         except InvalidRequest as exc:
             print(f"error: {exc.user_message}", file=sys.stderr)
+            return 2
+        if not creative.confirmed(cost, settings, args.yes):
             return 2
         if settings.uses_stand_in:
             print(stand_in.NOTICE, file=sys.stderr)
@@ -235,6 +259,9 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         async with stand_in.open_runtime(settings) as rt:
             await dashboard.serve(rt, args.host, args.port)
         return 0
+    if args.command in ("stitch", "prune") and not settings.db_url and not settings.db_path.exists():
+        print(f"No ledger at {settings.db_path}: no videos are recorded there.", file=sys.stderr)
+        return 2
     async with stand_in.open_runtime(settings, calls_api=args.command == "resume") as rt:
         if args.command == "admin-link":
             return admin_link(rt, args)
@@ -246,6 +273,10 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await jobs(rt, args)
         if args.command == "resume":
             return await resume(rt)
+        if args.command == "stitch":
+            return await creative.stitch(rt, args.jobs, args.out)
+        if args.command == "prune":
+            return await creative.prune(rt)
     raise AssertionError(args.command)
 
 
@@ -272,6 +303,7 @@ class TerminalEvents:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(video, target)
             video = target
+            job.video_path = str(target)  # the library finds it there (stitch, --continue)
         print(video)
 
     async def failed(self, job: Job, error: SoraError) -> None:
@@ -286,13 +318,23 @@ async def generate(rt: Runtime, args: argparse.Namespace) -> int:
     rt.engine.register(PLATFORM, _terminal_factory)
     requester = Requester(PLATFORM, args.team, args.user or default_user())
     out = str(Path(args.out).resolve()) if args.out else None
+    request = request_from(args, rt.settings.catalogue)
     try:
-        accepted = await rt.engine.submit(request_from(args, rt.settings.catalogue), requester,
-                                          TerminalEvents(out),
-                                          origin={"out": out})
+        if not args.continue_from:
+            return await _run_job(rt, request, requester, out)
+        async with creative.serving_frame(rt, args.continue_from) as (parent, url):
+            print(f"Continuing from the last frame of {parent.id}", file=sys.stderr)
+            return await _run_job(rt, replace(request, image_url=url), requester, out,
+                                  parent=parent.id, sequence=library.sequence_of(parent))
     except SoraError as exc:
         print(f"error: {safe(exc.user_message)}", file=sys.stderr)
         return 2 if isinstance(exc, InvalidRequest) else 1
+
+
+async def _run_job(rt: Runtime, request: VideoRequest, requester: Requester, out: str | None,
+                   parent: str | None = None, sequence: str | None = None) -> int:
+    accepted = await rt.engine.submit(request, requester, TerminalEvents(out), origin={"out": out},
+                                      parent=parent, sequence=sequence)
     job = await rt.engine.wait(accepted.job.id)
     return 0 if job.status == "delivered" and not job.error else 1
 
@@ -397,6 +439,7 @@ def models(catalogue: Catalogue, as_json: bool = False) -> int:
             "model": name, "provider": spec.provider, "upstream": spec.model_id,
             "durations": list(spec.durations), "prices": dict(spec.prices),
             "aspects": list(spec.aspects), "images": spec.images, "fallback": spec.fallback,
+            "remix": spec.remix, "extend": spec.extend,
             "aliases": [a for a, m in catalogue.aliases.items() if m == name],
         } for name, spec in catalogue.specs.items()], indent=2))
         return 0
@@ -419,6 +462,8 @@ def _model_lines(name: str, spec: ModelSpec, catalogue: Catalogue) -> str:
         f"  aspects:     {', '.join(spec.aspects)}",
         f"  image input: {f'yes, up to {spec.images}' if spec.images else 'no (text to video only)'}",
         f"  fallback:    {spec.fallback or 'none'}",
+        *([f"  provider's own: {' and '.join(n for n, on in (('remix', spec.remix), ('extend', spec.extend)) if on)}"]
+          if spec.remix or spec.extend else []),
     ])
 
 

@@ -22,7 +22,8 @@ from adapters.terminal.text import safe
 from bot.catalogue import Catalogue
 from bot.errors import SoraError
 from bot.grammar import SHORTHANDS, VALUE_FLAGS, options_help, parse_request
-from bot.models import TERMINAL, Job, Progress, Requester, usd
+from bot.models import TERMINAL, Job, Progress, Requester, VideoRequest, usd
+from bot.offers import Offer
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -103,15 +104,24 @@ async def serve(rt: Runtime, stdin: TextIO | None = None, out: TextIO | None = N
         screen.say(f"Resuming {len(resumed)} unfinished job(s).")
     screen.say(help_text(rt.settings.catalogue))
     lines = terminal.lines() if terminal is not None else _piped_lines(stdin, out)
+    pending: Offer | None = None  # an expensive request waiting for its "y"
     try:
         async for line in lines:
+            if pending is not None:
+                offer, pending = pending, None
+                if line.strip().lower() in ("y", "yes"):
+                    await _confirm(rt, offer, requester, screen)
+                    continue
+                screen.say("Cancelled; nothing was sent.")
+                if line.strip().lower() in ("", "n", "no"):
+                    continue
             name = command(line)
             if name == "quit":
                 break
             if name is not None:
                 await _run_command(rt, name, requester, screen)
             elif line.strip():
-                await _make(rt, line, requester, screen)
+                pending = await _make(rt, line, requester, screen)
         else:
             if terminal is not None:  # Ctrl-D leaves the cursor after the prompt
                 out.write("\n")
@@ -181,15 +191,40 @@ def _is_pipe(stream: TextIO) -> bool:
         return False
 
 
-async def _make(rt: Runtime, line: str, requester: Requester, screen: Screen) -> None:
+async def _make(rt: Runtime, line: str, requester: Requester, screen: Screen) -> Offer | None:
+    """Start the video a line asks for; above SORA_CONFIRM_ABOVE_USD, return the offer that
+    waits for the next line's "y" instead (nothing is reserved or sent meanwhile)."""
     text = line.replace("\t", " ").strip()
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         # An arrow or function key where line editing is off, or a paste with escapes.
         screen.say("That line holds control characters (an arrow key?), so nothing was sent. "
                    "Type help for how to ask for a video.")
-        return
+        return None
     try:
         request = parse_request(text, rt.settings.catalogue)
+        _, cost = rt.engine.quote(request)
+        if rt.chat.needs_confirm(cost):
+            offer = rt.chat.offer(request, requester, cost)
+            screen.say(f"{rt.chat.offer_text(offer)} Type y to make it; anything else cancels.")
+            return offer
+    except SoraError as exc:
+        screen.say(exc.user_message)
+        return None
+    await _submit(rt, request, requester, screen)
+    return None
+
+
+async def _confirm(rt: Runtime, offer: Offer, requester: Requester, screen: Screen) -> None:
+    try:
+        taken = rt.chat.take_offer(offer.id, requester)  # it may have expired meanwhile
+    except SoraError as exc:
+        screen.say(exc.user_message)
+        return
+    await _submit(rt, taken.request, taken.requester, screen)
+
+
+async def _submit(rt: Runtime, request: VideoRequest, requester: Requester, screen: Screen) -> None:
+    try:
         accepted = await rt.engine.submit(request, requester, ConsoleEvents(screen))
     except SoraError as exc:
         screen.say(exc.user_message)

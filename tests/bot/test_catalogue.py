@@ -131,6 +131,10 @@ BACKUP = '[providers.b]\ndialect = "openai"\nbase_url = "http://h/v1"\napi_key_e
     (MODEL + 'resolution_values = { "1080p" = "pro" }\n', "models.m.resolution_values.1080p",
      "is not a resolution of the model"),
     ('[models.sora]\nfallback = "sora-2-pro"\n', "models.sora", "is an alias of sora-2"),
+    (MODEL + "remix = true\n", "models.m.remix", "needs a provider of the openai dialect"),
+    (MODEL + "extend = true\n", "models.m.extend", "needs a provider of the openai dialect"),
+    (BACKUP + '[models.m]\nprovider = "b"\ndurations = [4]\nprices = { "720p" = 0.1 }\n'
+     'remix = "yes"\n', "models.m.remix", "must be true or false"),
 ])
 def test_a_bad_file_is_one_line_naming_the_file_and_the_key(tmp_path, text, key, problem):
     path = tmp_path / "models.toml"

@@ -65,6 +65,7 @@ class FakeDiscord(LoopbackServer):
         self.allow_message_content = allow_message_content
         self.calls: list[Call] = []
         self.messages: dict[int, dict[str, Any]] = {}
+        self.threads: dict[int, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.identifies: list[dict[str, Any]] = []
         #: How many of the next uploads are made but their answers lost (dropped connection).
@@ -267,10 +268,11 @@ class FakeDiscord(LoopbackServer):
                                        attachment_size_limit=attachment_size_limit)
 
     async def press(self, custom_id: str, message: dict[str, Any], *, user_id: int = 42,
-                    user_name: str = "alice", attachment_size_limit: int = 10 * MIB) -> str:
+                    user_name: str = "alice", attachment_size_limit: int = 10 * MIB,
+                    permissions: int = MEMBER_PERMISSIONS) -> str:
         data = {"custom_id": custom_id, "component_type": 2}
-        return await self._interaction(3, data, self.member(user_id, user_name), message=message,
-                                       attachment_size_limit=attachment_size_limit)
+        return await self._interaction(3, data, self.member(user_id, user_name, permissions),
+                                       message=message, attachment_size_limit=attachment_size_limit)
 
     async def react(self, message: dict[str, Any], emoji: str, *, user_id: int = 42,
                     user_name: str = "alice") -> None:
@@ -394,6 +396,12 @@ class FakeDiscord(LoopbackServer):
             history = sorted((msg for msg in self.messages.values() if msg["channel_id"] == hit.group(1)),
                              key=lambda msg: int(msg["id"]), reverse=True)
             return _json(history[:limit])
+        if m == "POST" and (hit := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", p)):
+            return self._start_thread(int(hit.group(1)), int(hit.group(2)), body)
+        if m == "DELETE" and (hit := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", p)):
+            if self.messages.pop(int(hit.group(2)), None) is None:
+                return _json({"message": "Unknown Message", "code": 10008}, status=404)
+            return web.Response(status=204)
         if (hit := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", p)):
             msg = self.messages.get(int(hit.group(2)))
             if msg is None:
@@ -408,9 +416,51 @@ class FakeDiscord(LoopbackServer):
             return _json(self.guild())
         return _json({"message": f"fake Discord has no route {m} {p}", "code": 0}, status=404)
 
+    def _start_thread(self, channel_id: int, message_id: int, body: dict[str, Any]) -> web.Response:
+        """A thread started from a message shares the message's id; once per message."""
+        if message_id not in self.messages:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        if message_id in self.threads:
+            return _json({"message": "A thread has already been created for this message",
+                          "code": 160004}, status=400)
+        thread = {"id": str(message_id), "type": 11, "guild_id": str(self.GUILD_ID),
+                  "parent_id": str(channel_id), "owner_id": str(self.APP_ID),
+                  "name": body.get("name") or "thread", "last_message_id": None,
+                  "rate_limit_per_user": 0, "message_count": 0, "member_count": 1, "flags": 0,
+                  "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                                      "archive_timestamp": _now(), "locked": False}}
+        self.threads[message_id] = thread
+        return _json(thread, status=201)
+
+    def thread_posts(self, thread_id: int | str) -> list[Call]:
+        return self.find("POST", rf"/channels/{thread_id}/messages")
+
+    async def submit_modal(self, token: str, values: dict[str, str], *, user_id: int = 42,
+                           user_name: str = "alice") -> str:
+        """Fill in and submit the modal that answered interaction `token` (callback type 9):
+        an interaction of type 5 (MODAL_SUBMIT). Fields not in `values` keep their default."""
+        form = await self.modal(token)
+        rows = []
+        for row in form["components"]:
+            inputs = row["components"] if row.get("type") == 1 else [row.get("component", row)]
+            rows.append({"type": 1, "components": [
+                {"type": 4, "custom_id": c["custom_id"],
+                 "value": values.get(c["custom_id"], c.get("value") or "")} for c in inputs]})
+        data = {"custom_id": form["custom_id"], "components": rows}
+        return await self._interaction(5, data, self.member(user_id, user_name),
+                                       attachment_size_limit=10 * MIB)
+
+    async def modal(self, token: str) -> dict[str, Any]:
+        """The modal the bot answers interaction `token` with (waits for it)."""
+        def found() -> dict[str, Any] | None:
+            return next((c.json["data"] for c in self.callbacks(token)
+                         if (c.json or {}).get("type") == 9), None)
+        return await self.wait_for(found)
+
     def _create(self, call: Call, author: dict[str, Any]) -> dict[str, Any]:
         body = call.json if isinstance(call.json, dict) else {}
-        attachments = [{**self.attachment(name, "video/mp4", len(data))} for name, data in call.files]
+        attachments = [{**self.attachment(name, "image/png" if name.endswith(".png") else "video/mp4",
+                                          len(data))} for name, data in call.files]
         channel = re.fullmatch(r"/channels/(\d+)/messages", call.path)
         extra: dict[str, Any] = {}
         if body.get("message_reference"):

@@ -216,8 +216,25 @@ class FakeSlack(LoopbackServer):
         if msg is None:
             return {"ok": False, "error": "message_not_found"}
         msg["text"] = args.get("text", "")
+        if args.get("blocks"):
+            blocks = args["blocks"]
+            msg["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
         msg.setdefault("edits", []).append(msg["text"])
         return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": msg["text"]}
+
+    def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        msgs = self.messages.get(args["channel"], [])
+        msg = self.message(args["channel"], args["ts"])
+        if msg is None:
+            return {"ok": False, "error": "message_not_found"}
+        msgs.remove(msg)
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+
+    def _m_files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args["file"] not in self.uploads:
+            return {"ok": False, "error": "file_not_found"}
+        del self.uploads[args["file"]]
+        return {"ok": True}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}

@@ -14,7 +14,7 @@ async def test_sora_with_image_option_and_jobs_listing(bot, fake: FakeDiscord, s
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     image = fake.attachment("dog.jpg", "image/jpeg")
-    async with bot() as rt:
+    async with bot(confirm_above_usd=None) as rt:  # $2.24: no Confirm step in this test
         await fake.slash("sora", {"prompt": "the dog runs", "image": image["id"],
                                   "model": "sora-2-pro", "resolution": "1080p"}, attachments=[image])
         await fake.wait_for(fake.uploads)

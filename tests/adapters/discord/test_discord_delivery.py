@@ -24,17 +24,17 @@ async def test_video_over_the_limit_is_shrunk_to_fit(bot, fake: FakeDiscord, sta
 
 
 async def test_shrinking_is_one_at_a_time_and_says_so(bot, fake: FakeDiscord, stand_in) -> None:
-    """Re-encoding is bounded (SORA_MAX_TRANSCODES): the second video waits its turn, and its
-    status message says it is waiting."""
+    """Re-encoding is bounded (SORA_MAX_TRANSCODES): while another video holds the one
+    encoder, this one waits its turn, and its status message says so."""
     stand_in.state.video_bytes = 60_000
     async with bot(max_transcodes=1) as rt:
-        for user in (41, 42, 43):
-            await fake.slash("sora", {"prompt": "a slow sunrise"}, user_id=user,
-                             attachment_size_limit=25_000)
-        await fake.wait_for(lambda: len(fake.uploads()) == 3)
-        # The last upload is seen before its job is settled (an async store write after it).
-        assert [(await rt.engine.wait(j.id)).status for j in await rt.engine.jobs()] == ["delivered"] * 3
-    assert any("Waiting to shrink" in c.content for c in fake.edits())
+        async with rt.chat.transcoder.turn():  # another video is being shrunk
+            await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=25_000)
+            await fake.wait_for(lambda: any("Waiting to shrink" in c.content for c in fake.edits()))
+            assert fake.uploads() == []
+        await fake.wait_for(fake.uploads)
+        # The upload is seen before its job is settled (an async store write after it).
+        assert [(await rt.engine.wait(j.id)).status for j in await rt.engine.jobs()] == ["delivered"]
 
 
 async def test_video_that_cannot_fit_is_reported_not_dropped(bot, fake: FakeDiscord, stand_in) -> None:

@@ -63,3 +63,17 @@ async def test_reaction_without_image_stays_quiet_when_turned_off(bot, fake: Fak
         await fake.wait_for(lambda: fake.find("GET", r"/channels/\d+/messages/\d+"))
         await asyncio.sleep(0.1)
     assert fake.channel_posts() == [] and stand_in.state.submits() == []
+
+
+async def test_three_quick_reactions_start_one_job(bot, fake: FakeDiscord, stand_in) -> None:
+    """Three reactions at once pass every early check together; the store's unique key
+    lets one job through, and the others start nothing and say nothing."""
+    target = _image_message(fake)
+    async with bot() as rt:
+        await asyncio.gather(*(fake.react(target, "🎬", user_id=55) for _ in range(3)))
+        await fake.wait_for(fake.uploads)
+        await asyncio.sleep(0.2)
+        [job] = await rt.engine.jobs()
+        await rt.engine.wait(job.id)  # settled after its upload (an async store write)
+        assert await rt.store.ledger_state(job.id) == "spent"
+    assert len(stand_in.state.submits()) == 1 and len(fake.uploads()) == 1

@@ -33,7 +33,7 @@ async def test_sora_defers_shows_progress_and_uploads_the_mp4(bot, fake: FakeDis
         assert part in upload.content
     assert upload.json["allowed_mentions"]["users"] == [42]
     buttons = [c["custom_id"] for row in upload.json["components"] for c in row["components"]]
-    assert buttons == [f"sora:reroll:{job[0].id}", f"sora:pro:{job[0].id}"]
+    assert buttons == [f"sora:{a}:{job[0].id}" for a in ("reroll", "pro", "edit", "continue", "delete")]
 
     assert len(stand_in.state.submits()) == 1
     assert job[0].requester.team == str(fake.GUILD_ID) and job[0].requester.user == "42"

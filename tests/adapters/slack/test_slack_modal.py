@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.modal import CALLBACK_ID
-from tests.adapters.slack.conftest import CHANNEL, SECRET, Bot
+from tests.adapters.slack.conftest import CHANNEL, SECRET, Bot, running
 from tests.fakes.slack import TEAM_ID
 
 
@@ -54,13 +54,14 @@ async def test_empty_command_opens_the_modal(bot: Bot) -> None:
     assert json.loads(view["private_metadata"]) == {"channel": CHANNEL}
 
 
-async def test_modal_submission_starts_the_job(bot: Bot, stand_in) -> None:
-    status, _ = await _submit(bot, submission("a paper boat", "sora-2-pro", "8", "1080p", "9:16"))
-    assert status == 200
-    await bot.fake.wait_for(lambda: bot.fake.calls_to("files.completeUploadExternal"))
+async def test_modal_submission_starts_the_job(slack_settings, fake_slack, stand_in) -> None:
+    async with running(slack_settings.with_(confirm_above_usd=None), fake_slack) as bot:  # $4.48
+        status, _ = await _submit(bot, submission("a paper boat", "sora-2-pro", "8", "1080p", "9:16"))
+        assert status == 200
+        await bot.fake.wait_for(lambda: bot.fake.calls_to("files.completeUploadExternal"))
+        [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     [submit] = stand_in.state.submits()
     assert submit["prompt"] == "a paper boat"
-    [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     assert (job.request.model, job.request.duration, job.request.resolution, job.request.aspect) == (
         "sora-2-pro", 8, "1080p", "9:16")
     [note] = bot.fake.calls_to("chat.postEphemeral")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 from adapters.terminal import console
+from adapters.terminal.cli import default_user
 from bot.models import Requester, VideoRequest
 
 
@@ -39,3 +40,13 @@ async def test_stored_control_characters_are_shown_escaped(runtime):
     shown = await _session(runtime, "jobs\n")
     assert "\x1b" not in shown and "\x07" not in shown
     assert "red \\x1b[31mfox\\x1b]0;title\\x07" in shown
+
+
+async def test_an_expensive_line_waits_for_y(runtime):
+    await runtime.budgets.set("local", default_user(), daily=50, by="admin", via="cli")
+    pro = "a long pro shot --pro --resolution 1080p --duration 20\n"  # $11.20
+    shown = await _session(runtime, pro + "n\n" + pro + "y\n")
+    assert shown.count("This video costs $11.20, more than $2.00") == 2
+    assert shown.count("Cancelled; nothing was sent.") == 1
+    [job] = await runtime.engine.jobs()
+    assert job.cost_micros == 11_200_000 and job.request.duration == 20
