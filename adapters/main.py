@@ -21,6 +21,7 @@ from bot import logs
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 from bot.settings import STAND_IN_OWN, Settings
+from storage.backends import redacted
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,8 @@ async def run(settings: Settings, mode: Mode | None = None) -> int:
 
 def _say_where(settings: Settings, mode: Mode) -> None:
     """Where the money and the videos are, once, as absolute paths."""
-    where = f"Ledger: {settings.db_path}  Videos: {settings.media_dir}"
+    ledger = redacted(settings.db_url) if settings.db_url else settings.db_path
+    where = f"Ledger: {ledger}  Videos: {settings.media_dir}"
     if mode == "console":
         where += f"  Log: {console_log(settings)}"
     print(where, file=sys.stdout if mode == "console" else sys.stderr, flush=True)

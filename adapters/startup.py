@@ -27,12 +27,14 @@ def _absolute(path: Path) -> Path:
 
 def check_paths(settings: Settings, *, media: bool) -> None:
     """The database folder (and the media folder when videos will be made) exist or can be
-    created, and can be written; an existing database file can be written too."""
-    writable_folder("SORA_DB", settings.db_path.parent)
-    if settings.db_path.exists() and not os.access(settings.db_path, os.W_OK):
-        raise ConfigError(f"SORA_DB: {settings.db_path} cannot be written (check its permissions).")
-    if settings.db_path.is_dir():
-        raise ConfigError(f"SORA_DB: {settings.db_path} is a folder; it must name a database file.")
+    created, and can be written; an existing database file can be written too. A PostgreSQL
+    SORA_DB has no file: the store's first connection checks it."""
+    if not settings.db_url:
+        writable_folder("SORA_DB", settings.db_path.parent)
+        if settings.db_path.exists() and not os.access(settings.db_path, os.W_OK):
+            raise ConfigError(f"SORA_DB: {settings.db_path} cannot be written (check its permissions).")
+        if settings.db_path.is_dir():
+            raise ConfigError(f"SORA_DB: {settings.db_path} is a folder; it must name a database file.")
     if media:
         writable_folder("SORA_MEDIA_DIR", settings.media_dir)
 

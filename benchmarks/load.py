@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--delete", action="store_true",
                    help="delete each video once delivered (default: keep them, as production does, "
                         "in a temporary folder removed after each run)")
+    p.add_argument("--db", default="",
+                   help="our engine's SORA_DB: a postgresql:// URL of a database the run may write "
+                        "to (default: a SQLite file in each run's temporary folder)")
     p.add_argument("--job-seconds", type=float, default=3.0, help="stand-in task length (default 3)")
     p.add_argument("--jitter", type=float, default=0.5, help="+- fraction of the task length (default 0.5)")
     p.add_argument("--interval", type=float, default=1.0,

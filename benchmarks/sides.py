@@ -23,11 +23,10 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from benchmarks.measure import (LoopStalls, Ticker, cpu_times, current_rss_mb, maybe_await,
-                                peak_rss_mb, percentile)
+from benchmarks.measure import (LoopStalls, Ticker, cpu_times, current_rss_mb, peak_rss_mb, percentile)
 from benchmarks.standin import StandIn
 
 SIDES = ("ours", "sdk", "floor", "oracle")
@@ -150,7 +149,7 @@ async def run_ours(ctx: Context) -> float:
     # one user per job and no budget, so no job is refused; a concurrency cap of N jobs.
     settings = Settings(
         api_key="bench-key", base_url=ctx.base_url, db_path=ctx.workdir / "bench.db",
-        media_dir=ctx.workdir / "videos", poll_first_delay=args.first_delay,
+        db_url=args.db, media_dir=ctx.workdir / "videos", poll_first_delay=args.first_delay,
         poll_interval=args.interval, job_timeout=3600, max_concurrent_jobs=args.jobs,
         user_daily_usd=None,
     )
@@ -159,9 +158,9 @@ async def run_ours(ctx: Context) -> float:
     asker = Requester("bench", "bench", "asker")
     question = VideoRequest(prompt="a lighthouse at dusk")
     async with open_runtime(settings) as rt:
-        def interaction() -> Awaitable[Any]:
-            rt.chat.check(question, asker)  # validation, price, budget room (a store read)
-            return maybe_await(rt.budgets.status(asker.team, asker.user))
+        async def interaction() -> None:
+            await rt.chat.check(question, asker)  # validation, price, budget room (a store read)
+            await rt.budgets.status(asker.team, asker.user)
 
         ticker = Ticker(interaction, period=0.1)
         ticker.start()

@@ -55,6 +55,8 @@ def base_url(settings: Settings) -> str:
 
 
 def key_path(settings: Settings) -> Path | None:
+    if settings.admin_key_file is not None:
+        return settings.admin_key_file
     db = Path(settings.db_path)
     return None if str(db) == ":memory:" else db.with_name(db.name + ".admin-key")
 
@@ -79,19 +81,19 @@ class AdminLinks:
         log.info("Issued a sign-in link for team %s, valid %d s", team, ttl)
         return f"{base_url(self.settings)}{LOGIN_PATH}{payload}.{self._sign('link', payload)}"
 
-    def check(self, token: str) -> tuple[str, str]:
+    async def check(self, token: str) -> tuple[str, str]:
         """(team, who asked) of a valid, unexpired, unused link, without using it up: the
         page a link opens asks for a click first, so a chat app's link preview, which
         fetches the URL, does not spend it. Raises LinkRefused."""
         link_id, team, by = self._verify(token)
-        if self.store.link_used(link_id):
+        if await self.store.link_used(link_id):
             raise LinkRefused()
         return team, by
 
-    def redeem(self, token: str) -> tuple[str, str]:
+    async def redeem(self, token: str) -> tuple[str, str]:
         """(team, who asked) of a link, which cannot be used again. Raises LinkRefused."""
         link_id, team, by = self._verify(token)
-        if not self.store.use_link(link_id, team, iso(dt.datetime.now(dt.UTC))):
+        if not await self.store.use_link(link_id, team, iso(dt.datetime.now(dt.UTC))):
             log.warning("Refused a sign-in link for team %s: already used", team)
             raise LinkRefused()
         return team, by
@@ -112,28 +114,28 @@ class AdminLinks:
 
     # -- sessions --------------------------------------------------------------------------
 
-    def open_session(self, team: str, actor: str) -> Session:
+    async def open_session(self, team: str, actor: str) -> Session:
         now = self.clock()
-        self.store.purge_sessions(now)
+        await self.store.purge_sessions(now)
         session_id = secrets.token_urlsafe(32)
         expires = now + self.settings.admin_session_ttl
-        self.store.open_session(_hash(session_id), team, actor, expires,
-                                iso(dt.datetime.now(dt.UTC)))
+        await self.store.open_session(_hash(session_id), team, actor, expires,
+                                      iso(dt.datetime.now(dt.UTC)))
         log.info("Opened a dashboard session for team %s", team)
         return Session(team, actor, session_id, self._sign("csrf", session_id), expires)
 
-    def session(self, session_id: str | None) -> Session | None:
+    async def session(self, session_id: str | None) -> Session | None:
         """The live session with this id, or None."""
         if not session_id:
             return None
-        row = self.store.session_row(_hash(session_id), self.clock())
+        row = await self.store.session_row(_hash(session_id), self.clock())
         if row is None:
             return None
         team, actor, expires = row
         return Session(team, actor, session_id, self._sign("csrf", session_id), expires)
 
-    def close_session(self, session_id: str) -> None:
-        self.store.close_session(_hash(session_id))
+    async def close_session(self, session_id: str) -> None:
+        await self.store.close_session(_hash(session_id))
 
     def csrf_ok(self, session: Session, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(session.csrf, token or "")

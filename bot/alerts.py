@@ -84,8 +84,8 @@ class Alerts:
     def unregister(self, platform: str) -> None:
         self._deliverers.pop(platform, None)
 
-    def check(self, platform: str, team: str, meters: Iterable[Meter], cost: int,
-              *, refused: bool = False) -> list[Alert]:
+    async def check(self, platform: str, team: str, meters: Iterable[Meter], cost: int,
+                    *, refused: bool = False) -> list[Alert]:
         """Alerts for the caps this job's `cost` takes past a threshold (a refused job: past
         100%), each claimed in the store so it is sent once; delivery runs in the background."""
         sent = []
@@ -98,7 +98,7 @@ class Alerts:
                 crossed = [100] if after > m.limit else []
             # Claim every threshold crossed, announce the highest: 70% -> 100% in one job says
             # "used up" once, and no late "80%" follows.
-            claimed = [t for t in crossed if self.store.claim_alert(
+            claimed = [t for t in crossed if await self.store.claim_alert(
                 _key(team, m, t), team, m.user or "", iso(dt.datetime.now(dt.UTC)))]
             if not claimed:
                 continue

@@ -168,18 +168,18 @@ class Budgets:
             )
         ))
 
-    def status(self, team: str, user: str, now: dt.datetime | None = None) -> BudgetStatus:
+    async def status(self, team: str, user: str, now: dt.datetime | None = None) -> BudgetStatus:
         now = now or dt.datetime.now(dt.UTC)
         w = windows(now)
-        spend, rows = self.store.spend(team, user, w.day_start, w.month_start)
+        spend, rows = await self.store.spend(team, user, w.day_start, w.month_start)
         return BudgetStatus(Usage.of(self.defaults, spend, rows), now)
 
-    def reserve(self, job: dict[str, Any], now: dt.datetime) -> BudgetStatus:
+    async def reserve(self, job: dict[str, Any], now: dt.datetime) -> BudgetStatus:
         """Insert the job with its cost reserved, or raise QuotaExceeded saying what is left
         (AlreadyStarted when the member has a live job for the same source)."""
         cost = job["cost_micros"]
         w = windows(now)
-        outcome, spend, rows = self.store.reserve(
+        outcome, spend, rows = await self.store.reserve(
             job, w.day_start, w.month_start,
             lambda spend, rows: Usage.of(self.defaults, spend, rows).fits(cost))
         status = BudgetStatus(Usage.of(self.defaults, spend, rows), now)
@@ -187,19 +187,19 @@ class Budgets:
             raise AlreadyStarted()
         if outcome == "duplicate_request":
             raise DuplicateRequest()
-        self.alerts.check(job["platform"], job["team"], status.usage.meters(job["user"], w), cost,
-                          refused=outcome == "refused")
+        await self.alerts.check(job["platform"], job["team"], status.usage.meters(job["user"], w),
+                                cost, refused=outcome == "refused")
         if outcome == "refused":
             raise QuotaExceeded(refusal(status, cost))
         return status
 
-    def move(self, job_id: str, old_cost: int, new_cost: int, now: dt.datetime,
-             **job_fields: Any) -> BudgetStatus:
+    async def move(self, job_id: str, old_cost: int, new_cost: int, now: dt.datetime,
+                   **job_fields: Any) -> BudgetStatus:
         """Re-quote a reserved job at `new_cost` (its model moved to a fallback), in one atomic
         store step. A drop always fits; a rise must fit every cap, else QuotaExceeded and
         nothing changes."""
         w = windows(now)
-        outcome, spend, rows = self.store.move_reservation(
+        outcome, spend, rows = await self.store.move_reservation(
             job_id, new_cost, w.day_start, w.month_start,
             lambda spend, rows: new_cost <= old_cost or Usage.of(self.defaults, spend, rows).fits(new_cost),
             **job_fields)
@@ -210,18 +210,19 @@ class Budgets:
             raise KeyError(job_id)  # no open reservation: the engine's own bookkeeping is off
         return status
 
-    def ensure_room(self, team: str, user: str, cost: int, platform: str | None = None) -> None:
+    async def ensure_room(self, team: str, user: str, cost: int, platform: str | None = None) -> None:
         """Raise QuotaExceeded early, before costly work; `reserve()` checks again atomically.
         With the requester's `platform`, a refusal raises the "used up" alert."""
-        status = self.status(team, user)
+        status = await self.status(team, user)
         if not status.usage.fits(cost):
             if platform:
-                self.alerts.check(platform, team, status.usage.meters(user, windows(status.now)),
-                                  cost, refused=True)
+                await self.alerts.check(platform, team,
+                                        status.usage.meters(user, windows(status.now)),
+                                        cost, refused=True)
             raise QuotaExceeded(refusal(status, cost))
 
-    def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
-            monthly: float | object | None = KEEP, *, by: str, via: str) -> None:
+    async def set(self, team: str, user: str | None, daily: float | object | None = KEEP,
+                  monthly: float | object | None = KEEP, *, by: str, via: str) -> None:
         """Set caps in dollars for a member, or for the whole team when `user` is None.
         `by`: who asked (a member id or login name); `via`: the front end (FRONT_ENDS). The
         one way budgets change: the store writes the audit log in the same transaction."""
@@ -235,19 +236,19 @@ class Budgets:
             caps[column] = None if value is None else to_micros(value)
         if not caps:
             raise InvalidRequest("Give a daily and/or monthly amount in dollars.")
-        self.store.change_quota(team, user or "", caps, actor=by, front_end=_front_end(via),
-                                now=now_iso())
+        await self.store.change_quota(team, user or "", caps, actor=by, front_end=_front_end(via),
+                                      now=now_iso())
 
-    def clear(self, team: str, user: str | None, *, by: str, via: str) -> bool:
+    async def clear(self, team: str, user: str | None, *, by: str, via: str) -> bool:
         """Remove overrides so the defaults apply again; audited like `set`."""
-        return self.store.remove_quota(team, user or "", actor=by, front_end=_front_end(via),
-                                       now=now_iso())
+        return await self.store.remove_quota(team, user or "", actor=by,
+                                             front_end=_front_end(via), now=now_iso())
 
-    def audit_log(self, team: str, limit: int = 200) -> list[dict[str, Any]]:
-        return self.store.audit_log(team, limit)
+    async def audit_log(self, team: str, limit: int = 200) -> list[dict[str, Any]]:
+        return await self.store.audit_log(team, limit)
 
-    def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
-        return self.store.quotas(team)
+    async def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
+        return await self.store.quotas(team)
 
 
 def _front_end(via: str) -> str:

@@ -57,18 +57,18 @@ class ChatJobs:
         resumed = await self.engine.resume([platform])
         if resumed:
             log.info("Resumed %d unfinished %s job(s)", len(resumed), platform)
-        if elsewhere := self.engine.running_elsewhere([platform]):
+        if elsewhere := await self.engine.running_elsewhere([platform]):
             log.info("%d %s job(s) are held by another process and left to it", elsewhere, platform)
         return resumed
 
-    def check(self, request: VideoRequest, requester: Requester, missing: str = "") -> int:
+    async def check(self, request: VideoRequest, requester: Requester, missing: str = "") -> int:
         """The checks every front end runs before answering, cheapest first; returns the cost.
         `missing`: the platform permissions the bot lacks where the job would report, as
         the adapter found them. Raises CannotPost, InvalidRequest or QuotaExceeded."""
         if missing:
             raise CannotPost(f"I cannot post videos here: I need the {missing} permission(s).")
         _, cost = self.engine.quote(request)
-        self.budgets.ensure_room(requester.team, requester.user, cost, requester.platform)
+        await self.budgets.ensure_room(requester.team, requester.user, cost, requester.platform)
         return cost
 
     async def start(self, request: VideoRequest, requester: Requester, events: JobEvents,
@@ -113,10 +113,10 @@ class ChatJobs:
     def image_request(self, text: str, image_url: str | None = None) -> VideoRequest:
         return image_request(self.settings, text, image_url)
 
-    def already_started(self, requester: Requester, source: str) -> bool:
+    async def already_started(self, requester: Requester, source: str) -> bool:
         """Whether the member has a live job for `source`: an early, friendly answer. The
         unique key in the store is what actually prevents a second job."""
-        return self.engine.store.has_live_source(requester.team, requester.user, source)
+        return await self.engine.store.has_live_source(requester.team, requester.user, source)
 
     def admin_link(self, team: str, by: str, ttl: float | None = None) -> str:
         """A one-time sign-in link to `team`'s dashboard, asked for by `by` (a member id or a
@@ -125,24 +125,24 @@ class ChatJobs:
 
     # -- answers ---------------------------------------------------------------------------
 
-    def usage_text(self, requester: Requester) -> str:
-        lines = self.budgets.status(requester.team, requester.user).lines()
-        held, count = self.engine.store.held(requester.team, requester.user)
+    async def usage_text(self, requester: Requester) -> str:
+        lines = (await self.budgets.status(requester.team, requester.user)).lines()
+        held, count = await self.engine.store.held(requester.team, requester.user)
         if count:
             lines.append(texts.held_line(held, count))
         return "\n".join(lines)
 
-    def jobs_text(self, requester: Requester, markup: texts.Markup, limit: int = 10) -> str:
-        jobs = self.engine.jobs(team=requester.team, user=requester.user, limit=limit)
+    async def jobs_text(self, requester: Requester, markup: texts.Markup, limit: int = 10) -> str:
+        jobs = await self.engine.jobs(team=requester.team, user=requester.user, limit=limit)
         return texts.job_list(jobs, markup)
 
-    def settle_unknown(self, team: str, job_id: str, charge: bool) -> str:
+    async def settle_unknown(self, team: str, job_id: str, charge: bool) -> str:
         """An admin's word on a job of their team whose outcome is unknown."""
-        job = self.engine.settle_unknown(job_id.strip(), charge, team=team)
+        job = await self.engine.settle_unknown(job_id.strip(), charge, team=team)
         log.info("Job %s of %s settled by an admin: %s", job.id, team, "spent" if charge else "released")
         return f"{job.id}: {job.error}"
 
-    def budgets_text(self, team: str, markup: texts.Markup, team_word: str = "team",
+    async def budgets_text(self, team: str, markup: texts.Markup, team_word: str = "team",
                      user: str | None = None) -> str:
-        rows = [r for r in self.budgets.quotas(team) if user is None or r["user"] == user]
+        rows = [r for r in await self.budgets.quotas(team) if user is None or r["user"] == user]
         return "\n".join(texts.quota_lines(self.budgets.defaults, rows, markup, team_word))

@@ -45,6 +45,10 @@ class Accepted:
     left_today: int | None
 
 
+#: The statuses a job starts from that lead it into a slot (bot/slots.py) before its submit.
+NEEDS_SLOT = frozenset({"reserved", "waiting", "submitted"})
+
+
 class JobEngine:
     def __init__(self, settings: Settings, store: Store, clients: ProviderClients,
                  budgets: Budgets) -> None:
@@ -83,24 +87,24 @@ class JobEngine:
                   cost_micros=cost, status="reserved", created_at=now, origin=dict(origin or {}),
                   source=source, requested_model=valid.model, parent=parent, sequence=sequence)
         row = {**job.to_row(), **self.leases.claim(), "request_key": request_key}
-        status = self.budgets.reserve(row, now)
+        status = await self.budgets.reserve(row, now)
         left = status.left_today
         self._start(job, events)
         return Accepted(job, None if left is None else max(0, left - cost))
 
-    def job(self, job_id: str) -> Job | None:
-        row = self.store.get_job(job_id)
+    async def job(self, job_id: str) -> Job | None:
+        row = await self.store.get_job(job_id)
         return Job.from_row(row) if row else None
 
-    def jobs(self, team: str | None = None, user: str | None = None, limit: int = 20) -> list[Job]:
-        return [Job.from_row(r) for r in self.store.recent_jobs(team, user, limit)]
+    async def jobs(self, team: str | None = None, user: str | None = None, limit: int = 20) -> list[Job]:
+        return [Job.from_row(r) for r in await self.store.recent_jobs(team, user, limit)]
 
     async def resume(self, platforms: Iterable[str] | None = None) -> list[Job]:
         """Continue the unfinished jobs of these platforms (all registered ones by default)
         that no live process holds: a job is taken only once its owner's lease has run out."""
         wanted = set(platforms if platforms is not None else self._factories)
         resumed = []
-        for row in self.store.unfinished_jobs():
+        for row in await self.store.unfinished_jobs():
             job = Job.from_row(row)
             if job.requester.platform not in wanted or job.id in self._tasks:
                 continue
@@ -108,23 +112,23 @@ class JobEngine:
             if factory is None:
                 log.warning("No adapter registered for %s; job %s waits", job.requester.platform, job.id)
                 continue
-            if not self.leases.take(job.id):
+            if not await self.leases.take(job.id):
                 continue  # another process is working on it
             log.info("Resuming job %s (%s)", job.id, job.status)
             self._start(job, factory(job))
             resumed.append(job)
         return resumed
 
-    def running_elsewhere(self, platforms: Iterable[str]) -> int:
+    async def running_elsewhere(self, platforms: Iterable[str]) -> int:
         """Unfinished jobs of these platforms that another live process holds."""
         wanted = set(platforms)
-        return sum(1 for row in self.store.unfinished_jobs()
+        return sum(1 for row in await self.store.unfinished_jobs()
                    if row["platform"] in wanted and row["id"] not in self._tasks)
 
-    def settle_unknown(self, job_id: str, charge: bool, team: str | None = None) -> Job:
+    async def settle_unknown(self, job_id: str, charge: bool, team: str | None = None) -> Job:
         """An admin's word on a job whose outcome is unknown: the service did make it
         (`charge`), or did not (release the held cost). Only such jobs, and only once."""
-        job = self.job(job_id)
+        job = await self.job(job_id)
         if job is None or (team is not None and job.requester.team != team):
             raise InvalidRequest(f"There is no job {job_id} here.")
         if job.status not in ("unknown", "unfetched"):
@@ -132,15 +136,15 @@ class JobEngine:
                                  "unknown, or a video not fetched, can be released or charged.")
         note = ("Charged by an admin: the service made it." if charge
                 else "Released by an admin: the service did not make it.")
-        self.store.settle(job_id, "spent" if charge else "released",
+        await self.store.settle(job_id, "spent" if charge else "released",
                           status="delivered" if charge else "failed", error=note)
-        return self.job(job_id) or job
+        return await self.job(job_id) or job
 
     async def wait(self, job_id: str) -> Job:
         task = self._tasks.get(job_id)
         if task is not None:
             await asyncio.shield(task)
-        job = self.job(job_id)
+        job = await self.job(job_id)
         if job is None:
             raise KeyError(job_id)
         return job
@@ -157,33 +161,43 @@ class JobEngine:
     # -- the pipeline ----------------------------------------------------------------------
 
     def _start(self, job: Job, events: JobEvents) -> None:
+        # A place in line before any await, so jobs start in order; only jobs that will
+        # need a slot take one (one that is downloading must not hold the line up).
+        ticket = self.slots.join(_member(job)) if job.status in NEEDS_SLOT else None
         reporter = Reporter(events, self.settings.progress_min_interval, self._remember)
-        task = asyncio.create_task(self._run(job, reporter), name=job.id)
+        task = asyncio.create_task(self._run(job, reporter, ticket), name=job.id)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
         task.add_done_callback(lambda _: reporter.cancel())
         self.leases.keep_alive(lambda: self._tasks.keys(), self._lost)
 
-    def _remember(self, job: Job, ref: str) -> None:
+    async def _remember(self, job: Job, ref: str) -> None:
         """Store a status message reference an event returned, for a restarted process."""
         job.origin[REF] = ref
-        self._update(job, origin=job.origin)
+        await self._update(job, origin=job.origin)
 
     def _lost(self, job_id: str) -> None:
         task = self._tasks.get(job_id)
         if task is not None:
             task.cancel()
 
-    async def _run(self, job: Job, events: Reporter) -> None:
+    async def _run(self, job: Job, events: Reporter, ticket: int | None) -> None:
+        try:
+            await self._run_in_line(job, events, ticket)
+        finally:
+            if ticket is not None:
+                await asyncio.shield(self.slots.leave(_member(job), ticket))
+
+    async def _run_in_line(self, job: Job, events: Reporter, ticket: int | None) -> None:
         try:
             if job.status == "reserved":
                 await events.accepted(job)
-                self._update(job, status="waiting")
+                await self._update(job, status="waiting")
             if job.status == "submitting":
                 # Cut off mid-submit: the task may exist upstream. Hold, never resend.
                 raise OutcomeUnknown(usd(job.cost_micros))
             if job.status in ("waiting", "submitted"):
-                await self._generate(job, events)
+                await self._generate(job, events, ticket)
             if job.status == "unfetched":
                 await self._fetch(job, events, None)
             if job.status == "downloaded":
@@ -205,14 +219,14 @@ class JobEngine:
             log.exception("Job %s failed unexpectedly", job.id)
             await self._fail(job, events, SoraError())
 
-    async def _generate(self, job: Job, events: Reporter) -> None:
-        key = f"{job.requester.team}/{job.requester.user}"
-        if self.slots.must_wait(key):
+    async def _generate(self, job: Job, events: Reporter, ticket: int | None) -> None:
+        key = _member(job)
+        if self.slots.must_wait(key, ticket):
             await events.progress(job, Progress("waiting", position=self.slots.waiting + 1))
-        async with self.slots.hold(key):
+        async with self.slots.hold(key, ticket):
             fresh = job.status == "waiting"
             if fresh:
-                self._update(job, status="submitting")  # before the POST: never sent twice
+                await self._update(job, status="submitting")  # before the POST: never sent twice
                 deadline = time.time() + self.settings.job_timeout
                 try:
                     job.task_id = await self._submit(job, deadline)
@@ -220,7 +234,7 @@ class JobEngine:
                     if exc.task_may_exist:
                         raise OutcomeUnknown(usd(job.cost_micros)) from exc
                     raise
-                self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
+                await self._update(job, status="submitted", task_id=job.task_id, deadline=deadline)
                 await events.progress(job, Progress("queued", 0))
             deadline = job.deadline or time.time() + self.settings.job_timeout
             url = await self._poll(job, events, deadline, first=fresh)
@@ -241,7 +255,7 @@ class JobEngine:
             reason = (exc.user_message if isinstance(exc, SoraError)
                       else "the bot's media folder could not be written")
             raise Unfetched(usd(job.cost_micros), reason) from exc
-        self._update(job, status="downloaded", video_path=str(path), progress=100)
+        await self._update(job, status="downloaded", video_path=str(path), progress=100)
 
     async def _submit(self, job: Job, deadline: float) -> str:
         """Submit to the model's provider. Only a definite "model not found" (no task made)
@@ -252,9 +266,9 @@ class JobEngine:
                 return await self.clients.for_model(job.request.model).submit(job.request, deadline)
             except ModelUnavailable:
                 tried.append(job.request.model)
-                self._move_to_fallback(job, tried)
+                await self._move_to_fallback(job, tried)
 
-    def _move_to_fallback(self, job: Job, tried: list[str]) -> None:
+    async def _move_to_fallback(self, job: Job, tried: list[str]) -> None:
         """Re-quote the job at its fallback's price and move the reservation in one store
         step; raise (the job then fails, releasing everything) when it cannot move."""
         gone = job.request.model
@@ -272,7 +286,7 @@ class JobEngine:
                                    f"{exc.user_message} {admin}") from None
         cost = cost_micros(moved, self.settings)
         try:
-            self.budgets.move(job.id, job.cost_micros, cost, dt.datetime.now(dt.UTC), model=moved.model)
+            await self.budgets.move(job.id, job.cost_micros, cost, dt.datetime.now(dt.UTC), model=moved.model)
         except QuotaExceeded as exc:
             raise QuotaExceeded(f"{gone} is not available at the video service, and its fallback "
                                 f"{fallback} costs more ({usd(cost)}): {exc.user_message} "
@@ -324,7 +338,7 @@ class JobEngine:
         assert job.video_path is not None
         # Counted before posting: a delivery begun before a crash looks for its post first.
         job.origin[DELIVERIES] = int(job.origin.get(DELIVERIES) or 0) + 1
-        self._update(job, origin=job.origin)
+        await self._update(job, origin=job.origin)
         try:
             await events.completed(job, Path(job.video_path))
             error = None
@@ -336,13 +350,13 @@ class JobEngine:
             log.exception("Delivering job %s failed", job.id)
             error = "delivery failed"
         # Delivery may have noted where the video went (a result message, a moved file).
-        self.store.settle(job.id, "spent", status="delivered", error=error, origin=job.origin,
+        await self.store.settle(job.id, "spent", status="delivered", error=error, origin=job.origin,
                           video_path=job.video_path)
         job.status, job.error = "delivered", error
 
     async def _fail(self, job: Job, events: Reporter, error: SoraError) -> None:
         error.user_message = self.scrub(error.user_message)
-        if not self.store.settle(job.id, "released", status="failed", error=error.user_message):
+        if not await self.store.settle(job.id, "released", status="failed", error=error.user_message):
             log.warning("Job %s was settled elsewhere; not failing it", job.id)
             return
         job.status, job.error = "failed", error.user_message
@@ -353,7 +367,7 @@ class JobEngine:
         """The cost stays reserved: an admin settles it (`settle_unknown`), or, for a video
         not yet fetched, a later fetch does."""
         error.user_message = self.scrub(error.user_message)
-        self._update(job, status=status, error=error.user_message)
+        await self._update(job, status=status, error=error.user_message)
         await self._tell_failure(job, events, error)
 
     async def _tell_failure(self, job: Job, events: Reporter, error: SoraError) -> None:
@@ -362,8 +376,8 @@ class JobEngine:
         except Exception:
             log.exception("Reporting the failure of job %s failed", job.id)
 
-    def _update(self, job: Job, **fields: Any) -> None:
-        self.store.update_job(job.id, **fields)
+    async def _update(self, job: Job, **fields: Any) -> None:
+        await self.store.update_job(job.id, **fields)
         for name, value in fields.items():
             if hasattr(job, name):
                 setattr(job, name, value)
@@ -385,6 +399,11 @@ class FinishEstimate:
         if percent <= start or now <= since:
             return None
         return (100 - percent) * (now - since) / (percent - start)
+
+
+def _member(job: Job) -> str:
+    """Whose line a job waits in (Slots' key)."""
+    return f"{job.requester.team}/{job.requester.user}"
 
 
 def _failure_message(error: str | None) -> str:

@@ -32,10 +32,10 @@ class Leases:
         self._held = True
         return {"owner": self.owner, "lease_until": time.time() + self.seconds}
 
-    def take(self, job_id: str) -> bool:
+    async def take(self, job_id: str) -> bool:
         """Whether the job is now ours: unfinished, and nobody else's live lease holds it."""
         now = time.time()
-        taken = self.store.take(job_id, self.owner, now, now + self.seconds)
+        taken = await self.store.take(job_id, self.owner, now, now + self.seconds)
         self._held = self._held or taken
         return taken
 
@@ -51,7 +51,7 @@ class Leases:
         while ids := list(working()):
             await asyncio.sleep(self.seconds / 3)
             try:
-                taken = self.store.renew(self.owner, time.time() + self.seconds, ids)
+                taken = await self.store.renew(self.owner, time.time() + self.seconds, ids)
             except Exception:  # a busy database: try again at the next beat
                 log.warning("Renewing job leases failed; trying again", exc_info=True)
                 continue
@@ -66,4 +66,4 @@ class Leases:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._beat
         if self._held:
-            self.store.let_go(self.owner)
+            await self.store.let_go(self.owner)

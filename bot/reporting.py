@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.errors import SoraError
@@ -18,11 +18,11 @@ log = logging.getLogger(__name__)
 
 class Reporter:
     """One per job. Holds back percent-only updates to one per `interval`; stores (through
-    `remember`) the status message reference an event returns; keeps a slow or broken front
+    the async `remember`) the status message reference an event returns; keeps a slow or broken front
     end from stopping the job."""
 
     def __init__(self, events: JobEvents, interval: float,
-                 remember: Callable[[Job, str], None]) -> None:
+                 remember: Callable[[Job, str], Awaitable[None]]) -> None:
         self.events = events
         self.interval = interval
         self.remember = remember
@@ -31,12 +31,12 @@ class Reporter:
         self._latest: Progress | None = None
         self._sender: asyncio.Task[None] | None = None
 
-    def _keep(self, job: Job, ref: str | None) -> None:
+    async def _keep(self, job: Job, ref: str | None) -> None:
         if ref:
-            self.remember(job, ref)
+            await self.remember(job, ref)
 
     async def accepted(self, job: Job) -> None:
-        self._keep(job, await self.events.accepted(job))
+        await self._keep(job, await self.events.accepted(job))
 
     async def progress(self, job: Job, progress: Progress) -> None:
         """Returns at once; the edit goes out in the background."""
@@ -52,7 +52,7 @@ class Reporter:
         while self._latest is not None:
             progress, self._latest = self._latest, None
             try:
-                self._keep(job, await self.events.progress(job, progress))
+                await self._keep(job, await self.events.progress(job, progress))
             except Exception:
                 log.exception("Progress update for job %s failed", job.id)
 
@@ -67,11 +67,11 @@ class Reporter:
 
     async def completed(self, job: Job, video: Path) -> None:
         await self._settle()
-        self._keep(job, await self.events.completed(job, video))
+        await self._keep(job, await self.events.completed(job, video))
 
     async def failed(self, job: Job, error: SoraError) -> None:
         await self._settle()
-        self._keep(job, await self.events.failed(job, error))
+        await self._keep(job, await self.events.failed(job, error))
 
     def cancel(self) -> None:
         """The job's task is stopping: do not leave an edit running behind it."""

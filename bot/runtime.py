@@ -12,6 +12,7 @@ from bot.apimaster import ApiMasterClient
 from bot.budgets import Budgets
 from bot.chat import ChatJobs
 from bot.engine import JobEngine
+from bot.errors import ConfigError
 from bot.providers import ProviderClients
 from bot.settings import Settings
 from storage.store import Store
@@ -35,8 +36,11 @@ class Runtime:
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """One store, one HTTP session, one client per provider of the catalogue, one engine."""
     async with contextlib.AsyncExitStack() as stack:
-        store = Store(settings.db_path)
-        stack.callback(store.close)
+        try:
+            store = await Store.open(settings.database)
+        except ConnectionError as exc:  # PostgreSQL unreachable: one line naming the setting
+            raise ConfigError(f"SORA_DB: {exc}") from None
+        stack.push_async_callback(store.aclose)
         connector = aiohttp.TCPConnector(limit=max(100, settings.max_concurrent_jobs))
         session = await stack.enter_async_context(aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=settings.http_timeout)))

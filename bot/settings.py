@@ -35,6 +35,9 @@ class Settings:
     catalogue: Catalogue = field(default_factory=lambda: catalogue_.BUILTIN, repr=False)
     # Storage
     db_path: Path = Path("data/sora.db")
+    #: SORA_DB as a postgresql:// URL: the shared database of several processes or hosts;
+    #: it wins over db_path. Kept out of repr: it may carry a password.
+    db_url: str = field(default="", repr=False)
     media_dir: Path = Path("data/videos")
     # Polling and deadlines (seconds; fractions allowed so tests run in milliseconds)
     poll_first_delay: float = 15.0
@@ -83,6 +86,10 @@ class Settings:
     discord_guild_id: int | None = None
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
+    #: Which gateway shards this process runs, of how many: processes sharing one bot token
+    #: split the shards between them. None: one process, discord.py picks.
+    discord_shard_ids: tuple[int, ...] | None = None
+    discord_shard_count: int | None = None
     # Slack
     slack_bot_token: str = field(default="", repr=False)
     slack_app_token: str = field(default="", repr=False)
@@ -95,6 +102,9 @@ class Settings:
     # Admin console (the web dashboard)
     admin_link_ttl: float = 600.0
     admin_session_ttl: float = 8 * 3600.0  # a working day
+    #: SORA_ADMIN_KEY_FILE: the sign-in links' key. By default beside the SQLite file; with
+    #: PostgreSQL shared by several hosts, point them all at one copy of the same key.
+    admin_key_file: Path | None = None
     metrics_token: str = field(default="", repr=False)
     alert_channel_discord: str | None = None
     alert_channel_slack: str | None = None
@@ -112,6 +122,11 @@ class Settings:
         return not self.api_key
 
     @property
+    def database(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.db_url or self.db_path
+
+    @property
     def hint_ceiling(self) -> float:
         """The longest wait a server's hint (Retry-After, a poll hint) may ask of us."""
         return max(1.0, 10 * self.poll_interval)
@@ -121,7 +136,7 @@ class Settings:
         database could see, even when an upstream service quotes one back."""
         return [s for s in (self.api_key, self.discord_token, self.slack_bot_token,
                             self.slack_app_token, self.slack_signing_secret, self.metrics_token,
-                            *self.catalogue.secrets()) if s]
+                            _password(self.db_url), *self.catalogue.secrets()) if s]
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -150,7 +165,8 @@ class Settings:
             # Provider keys are required only with a real key: the stand-in needs none.
             catalogue=catalogue_.load(r.text("SORA_MODELS_FILE"), env, _prices(r.text("SORA_PRICES")),
                                       require_keys=bool(api_key)),
-            db_path=Path(r.text("SORA_DB") or d.db_path),
+            db_path=d.db_path if _is_db_url(r.text("SORA_DB")) else Path(r.text("SORA_DB") or d.db_path),
+            db_url=r.db_url("SORA_DB") or "",
             media_dir=Path(r.text("SORA_MEDIA_DIR") or d.media_dir),
             poll_first_delay=r.seconds("SORA_POLL_FIRST_DELAY", d.poll_first_delay),
             poll_interval=r.seconds("SORA_POLL_INTERVAL", d.poll_interval),
@@ -185,6 +201,8 @@ class Settings:
             discord_guild_id=r.optional_whole("DISCORD_GUILD_ID"),
             discord_api_base=r.url("DISCORD_API_BASE"),
             discord_gateway_url=r.url("DISCORD_GATEWAY_URL", ("ws", "wss")),
+            discord_shard_ids=r.whole_list("DISCORD_SHARD_IDS"),
+            discord_shard_count=r.optional_whole("DISCORD_SHARD_COUNT"),
             slack_bot_token=r.text("SLACK_BOT_TOKEN") or "",
             slack_app_token=r.text("SLACK_APP_TOKEN") or "",
             slack_signing_secret=r.text("SLACK_SIGNING_SECRET") or "",
@@ -197,11 +215,19 @@ class Settings:
             port=r.port("PORT", d.port),
             admin_link_ttl=r.seconds("ADMIN_LINK_TTL", d.admin_link_ttl),
             admin_session_ttl=r.seconds("ADMIN_SESSION_TTL", d.admin_session_ttl),
+            admin_key_file=Path(key_file) if (key_file := r.text("SORA_ADMIN_KEY_FILE")) else None,
             metrics_token=r.text("METRICS_TOKEN") or "",
             alert_channel_discord=_channel_id(r.text("SORA_ALERT_CHANNEL_DISCORD")),
             alert_channel_slack=r.text("SORA_ALERT_CHANNEL_SLACK"),
             log_level=r.log_level("LOG_LEVEL", d.log_level),
         )
+        if settings.discord_shard_ids is not None and not (
+                settings.discord_shard_count and all(i < settings.discord_shard_count
+                                                     for i in settings.discord_shard_ids)):
+            raise ConfigError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT, and every id must be "
+                              "less than the count (ids count from 0).")
+        if settings.discord_shard_count == 0:
+            raise ConfigError("DISCORD_SHARD_COUNT must be 1 or more.")
         if settings.catalogue.resolve(settings.reaction_model) is None:
             raise ConfigError(f"SORA_REACTION_MODEL {settings.reaction_model!r} is not a model: use "
                               f"{catalogue_.or_list(settings.catalogue.models())}.")
@@ -253,6 +279,31 @@ class _Reader:
                               f"{' or '.join(s + '://' for s in schemes)} and naming a host.")
         return raw
 
+    def whole_list(self, name: str) -> tuple[int, ...] | None:
+        """Whole numbers separated by commas ("0,1,2"); None when unset."""
+        raw = self.text(name)
+        if raw is None:
+            return None
+        return tuple(_non_negative(name, item.strip(), int, "whole numbers separated by commas")
+                     for item in raw.split(","))
+
+    def db_url(self, name: str) -> str | None:
+        """A postgresql:// URL, checked; None for a path (SQLite) or nothing."""
+        raw = self.text(name)
+        if not _is_db_url(raw):
+            return None
+        assert raw is not None
+        try:
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or not (parts.hostname or "host=" in parts.query):
+            # Not echoed: the URL may carry a password.
+            raise ConfigError(f"{name} must be a file path or a URL such as "
+                              "postgresql://user:password@host:5432/dbname naming a host.")
+        return raw
+
     def port(self, name: str, default: int) -> int:
         value = self.whole(name, default)
         if not 1 <= value <= 65535:
@@ -274,6 +325,17 @@ class _Reader:
         if raw.lower() in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _is_db_url(raw: str | None) -> bool:
+    return bool(raw) and str(raw).startswith(("postgresql://", "postgres://"))
+
+
+def _password(url: str) -> str:
+    try:
+        return urlsplit(url).password or "" if url else ""
+    except ValueError:
+        return ""
 
 
 def _non_negative(name: str, raw: str, convert: Callable[[str], N], what: str) -> N:

@@ -29,12 +29,12 @@ class Dashboard:
         self.links: AdminLinks = runtime.chat.links
         self.secure_cookies = (runtime.settings.public_base_url or "").startswith("https://")
 
-    def session(self, request: web.Request) -> Session | None:
-        return self.links.session(request.cookies.get(COOKIE))
+    async def session(self, request: web.Request) -> Session | None:
+        return await self.links.session(request.cookies.get(COOKIE))
 
-    def require(self, request: web.Request) -> Session:
+    async def require(self, request: web.Request) -> Session:
         """The caller's session, or a 401 page saying how to sign in."""
-        session = self.session(request)
+        session = await self.session(request)
         if session is None:
             raise _as_http(page("Sign in", f"<p>{SIGN_IN_HELP}</p>", status=401))
         return session

@@ -22,7 +22,7 @@ async def login_page(dash: Dashboard, request: web.Request) -> web.StreamRespons
     POST below uses the link up, so a preview cannot spend it."""
     token = request.match_info["token"]
     try:
-        team, _ = dash.links.check(token)
+        team, _ = await dash.links.check(token)
     except LinkRefused as exc:
         return page("Sign-in link refused", f"<p>{exc.user_message}</p>", status=403)
     return page("Sign in", f'<form method="post" action="/login/{esc(token)}">'
@@ -32,10 +32,10 @@ async def login_page(dash: Dashboard, request: web.Request) -> web.StreamRespons
 
 async def login(dash: Dashboard, request: web.Request) -> web.StreamResponse:
     try:
-        team, actor = dash.links.redeem(request.match_info["token"])
+        team, actor = await dash.links.redeem(request.match_info["token"])
     except LinkRefused as exc:
         return page("Sign-in link refused", f"<p>{exc.user_message}</p>", status=403)
-    session = dash.links.open_session(team, actor)
+    session = await dash.links.open_session(team, actor)
     # See Other: the browser GETs the overview, and a reload does not post the link again.
     response = web.Response(status=303, headers={
         "Location": "/", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
@@ -44,10 +44,10 @@ async def login(dash: Dashboard, request: web.Request) -> web.StreamResponse:
 
 
 async def logout(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    session = dash.require(request)
+    session = await dash.require(request)
     form = await request.post()
     dash.require_csrf(session, form_field(form, "csrf_token"))
-    dash.links.close_session(session.id)
+    await dash.links.close_session(session.id)
     response = page("Signed out", "<p>You are signed out. Sign in again with a new link.</p>")
     response.del_cookie(COOKIE, path="/")
     return response

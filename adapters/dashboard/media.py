@@ -22,14 +22,14 @@ _locks: dict[str, asyncio.Lock] = {}
 
 
 async def video(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    path = _video_path(dash, request)
+    path = await _video_path(dash, request)
     # FileResponse answers Range requests, which <video> uses to seek.
     return web.FileResponse(path, headers={"Content-Type": "video/mp4", "Cache-Control": "private, max-age=3600",
                                            "X-Content-Type-Options": "nosniff"})
 
 
 async def thumbnail(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    src = _video_path(dash, request)
+    src = await _video_path(dash, request)
     thumb = dash.runtime.settings.media_dir / "thumbs" / f"{src.stem}.jpg"
     if not thumb.exists():
         lock = _locks.setdefault(str(thumb), asyncio.Lock())
@@ -41,11 +41,11 @@ async def thumbnail(dash: Dashboard, request: web.Request) -> web.StreamResponse
                                             "X-Content-Type-Options": "nosniff"})
 
 
-def _video_path(dash: Dashboard, request: web.Request) -> Path:
+async def _video_path(dash: Dashboard, request: web.Request) -> Path:
     """The job's MP4 when the job belongs to the session's team; 404 otherwise (the same
     answer for another team's job as for none, so ids cannot be probed)."""
-    session = dash.require(request)
-    job: dict[str, Any] | None = dash.runtime.store.get_job(request.match_info["job_id"])
+    session = await dash.require(request)
+    job: dict[str, Any] | None = await dash.runtime.store.get_job(request.match_info["job_id"])
     if job is None or job["team"] != session.team or not job.get("video_path"):
         raise web.HTTPNotFound(text="No such video.")
     path = Path(job["video_path"])

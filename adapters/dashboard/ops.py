@@ -33,7 +33,7 @@ async def readyz(dash: Dashboard, request: web.Request) -> web.Response:
     """Ready when the database answers and the video service can be reached (any HTTP answer
     counts: reachability, not the key, is the question, so no key is sent)."""
     try:
-        database = dash.runtime.store.ping()
+        database = await dash.runtime.store.ping()
     except Exception:
         log.exception("Readiness: the database did not answer")
         database = False
@@ -62,13 +62,13 @@ async def metrics(dash: Dashboard, request: web.Request) -> web.Response:
     elif request.remote not in LOOPBACK:
         return web.Response(status=403, text="Metrics answer only on this machine; set "
                                              "METRICS_TOKEN to read them from elsewhere.\n")
-    return web.Response(text=render_metrics(dash), content_type="text/plain",
+    return web.Response(text=await render_metrics(dash), content_type="text/plain",
                         charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
-def render_metrics(dash: Dashboard) -> str:
+async def render_metrics(dash: Dashboard) -> str:
     store, slots = dash.runtime.store, dash.runtime.engine.slots
-    by_status = store.jobs_by_status()
+    by_status = await store.jobs_by_status()
     # Only ended jobs: a counter never goes down, and a job leaves "submitted" when it ends.
     lines = ["# HELP sora_jobs_total Jobs that ended, by outcome.",
              "# TYPE sora_jobs_total counter"]
@@ -76,8 +76,8 @@ def render_metrics(dash: Dashboard) -> str:
     lines += ["# HELP sora_spent_usd_total Dollars charged (settled as spent), by team.",
               "# TYPE sora_spent_usd_total counter"]
     lines += [f'sora_spent_usd_total{{team="{_label(t)}"}} {m / 1_000_000:.6f}'
-              for t, m in sorted(store.spent_by_team().items())]
-    durations = store.finished_durations()
+              for t, m in sorted((await store.spent_by_team()).items())]
+    durations = await store.finished_durations()
     lines += ["# HELP sora_job_duration_seconds From request to delivery, for delivered jobs.",
               "# TYPE sora_job_duration_seconds histogram"]
     lines += [f'sora_job_duration_seconds_bucket{{le="{b}"}} {sum(d <= b for d in durations)}'
@@ -104,11 +104,11 @@ def _label(value: str) -> str:
 async def export_csv(dash: Dashboard, request: web.Request) -> web.StreamResponse:
     """One row per job of the session's team; `charged_usd` is what the ledger charged (0
     for a failed or unfinished job), exact to the micro-dollar."""
-    session = dash.require(request)
+    session = await dash.require(request)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    for row in dash.runtime.store.export_rows(session.team):
+    for row in await dash.runtime.store.export_rows(session.team):
         micros = int(row["charged_micros"] or 0)
         values = {**row, "charged_usd": f"{micros // 1_000_000}.{micros % 1_000_000:06d}"}
         writer.writerow([_cell(values.get(c)) for c in EXPORT_COLUMNS])

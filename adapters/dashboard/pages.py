@@ -30,19 +30,19 @@ DAYS = 30
 # -- overview ------------------------------------------------------------------------------
 
 async def overview(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    session = dash.require(request)
+    session = await dash.require(request)
     team, store = session.team, dash.runtime.store
     now = dt.datetime.now(dt.UTC)
-    usage = dash.runtime.budgets.status(team, "", now).usage
+    usage = (await dash.runtime.budgets.status(team, "", now)).usage
     month_start = windows(now).month_start
     first_day = (now - dt.timedelta(days=DAYS - 1)).date()
-    per_day = store.daily_spend(team, first_day.isoformat())
+    per_day = await store.daily_spend(team, first_day.isoformat())
     days = [(d.isoformat(), per_day.get(d.isoformat(), 0))
             for d in (first_day + dt.timedelta(days=i) for i in range(DAYS))]
-    by_user = store.spend_by_user(team, month_start)
-    by_model = store.spend_by_model(team, month_start)
-    names = store.members(team)
-    running = store.find_jobs(team, running=True, limit=20)
+    by_user = await store.spend_by_user(team, month_start)
+    by_model = await store.spend_by_model(team, month_start)
+    names = await store.members(team)
+    running = await store.find_jobs(team, running=True, limit=20)
 
     members = "".join(
         f'<tr><td>{esc(names.get(r["user"], r["user"]))}</td><td class="muted">{esc(r["user"])}</td>'
@@ -84,16 +84,17 @@ async def overview(dash: Dashboard, request: web.Request) -> web.StreamResponse:
 # -- the library ---------------------------------------------------------------------------
 
 async def library(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    session = dash.require(request)
+    session = await dash.require(request)
     team, store, q = session.team, dash.runtime.store, request.query
     filters = {name: (q.get(name) or "").strip()[:200] for name in ("user", "status", "model", "q")}
     page_no = max(_int(q.get("page"), 1), 1)
-    rows = store.find_jobs(team, user=filters["user"] or None, status=filters["status"] or None,
-                           model=filters["model"] or None, search=filters["q"] or None,
-                           limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
+    rows = await store.find_jobs(team, user=filters["user"] or None,
+                                 status=filters["status"] or None,
+                                 model=filters["model"] or None, search=filters["q"] or None,
+                                 limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-    names = store.members(team)
-    facets = store.job_facets(team)
+    names = await store.members(team)
+    facets = await store.job_facets(team)
 
     def select(name: str, label: str, options: list[tuple[str, str]]) -> str:
         opts = "".join(f'<option value="{esc(v)}"{" selected" if v == filters[name] else ""}>'
@@ -138,16 +139,16 @@ def _video_card(job: dict[str, Any], names: dict[str, str]) -> str:
 # -- budgets -------------------------------------------------------------------------------
 
 async def budgets(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    session = dash.require(request)
-    return _budgets_page(dash, session, notice=_saved_notice(request.query.get("saved")))
+    session = await dash.require(request)
+    return await _budgets_page(dash, session, notice=_saved_notice(request.query.get("saved")))
 
 
-def _budgets_page(dash: Dashboard, session: Session, *, notice: str = "", error: str = "",
+async def _budgets_page(dash: Dashboard, session: Session, *, notice: str = "", error: str = "",
                   status: int = 200) -> web.Response:
     team, budgets = session.team, dash.runtime.budgets
-    names = dash.runtime.store.members(team)
+    names = await dash.runtime.store.members(team)
     d = budgets.defaults
-    rows = budgets.quotas(team)
+    rows = await budgets.quotas(team)
 
     def cap(value: int | None, default: int | None) -> str:
         if value is not None:
@@ -170,7 +171,7 @@ def _budgets_page(dash: Dashboard, session: Session, *, notice: str = "", error:
         f'<td>{esc(names.get(a["user"], a["user"])) if a["user"] else "whole team"}</td>'
         f'<td>{esc(a["action"])}</td>'
         f'<td>{_audit_change(a)}</td></tr>'
-        for a in budgets.audit_log(team)) or '<tr><td colspan="6" class="muted">No changes yet.</td></tr>'
+        for a in await budgets.audit_log(team)) or '<tr><td colspan="6" class="muted">No changes yet.</td></tr>'
     banner = (f'<p class="notice">{esc(notice)}</p>' if notice else "") + (
         f'<p class="notice bad">{esc(error)}</p>' if error else "")
     body = f"""{banner}
@@ -194,7 +195,7 @@ so the default applies again.</p>
 
 
 async def change_budget(dash: Dashboard, request: web.Request) -> web.StreamResponse:
-    session = dash.require(request)
+    session = await dash.require(request)
     form = await request.post()
     dash.require_csrf(session, form_field(form, "csrf_token"))
     user = (form_field(form, "user") or "").strip()
@@ -202,10 +203,10 @@ async def change_budget(dash: Dashboard, request: web.Request) -> web.StreamResp
         if len(user) > 64 or not user.isprintable():
             raise InvalidRequest("A member id is at most 64 printable characters.")
         daily, monthly = (_amount(form_field(form, name), name) for name in ("daily", "monthly"))
-        dash.runtime.budgets.set(session.team, user or None, daily=daily, monthly=monthly,
+        await dash.runtime.budgets.set(session.team, user or None, daily=daily, monthly=monthly,
                                  by=session.actor or "dashboard", via="web")
     except InvalidRequest as exc:
-        return _budgets_page(dash, session, error=exc.user_message, status=400)
+        return await _budgets_page(dash, session, error=exc.user_message, status=400)
     log.info("Budget of %s/%s changed from the dashboard", session.team, user or "(team)")
     raise web.HTTPSeeOther("/budgets?" + urlencode({"saved": user or "team"}))
 

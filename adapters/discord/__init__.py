@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord.app import SoraBot, point_at
+from adapters.discord.app import ShardedSoraBot, SoraBot, point_at, shard_options
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 
@@ -28,8 +28,13 @@ async def serve(runtime: Runtime, **client_options: Any) -> None:
         raise ConfigError("DISCORD_TOKEN is not set.")
     point_at(settings)
     message_content = True
+    shards = shard_options(settings)
+    bot_class = ShardedSoraBot if "shard_ids" in shards else SoraBot
+    if shards:
+        log.info("Discord shards %s of %d", shards.get("shard_id", shards.get("shard_ids")) or "all",
+                 shards["shard_count"])
     while True:
-        bot = SoraBot(runtime.chat, message_content=message_content, **client_options)
+        bot = bot_class(runtime.chat, message_content=message_content, **shards, **client_options)
         try:
             async with bot:
                 await bot.start(settings.discord_token)

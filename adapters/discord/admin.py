@@ -34,10 +34,10 @@ class Quota(commands.GroupCog, group_name="sora-quota",
     @server_admin
     async def set_(self, interaction: discord.Interaction, member: discord.Member | None = None,
                    daily: Dollars | None = None, monthly: Dollars | None = None) -> None:
-        self.chat.budgets.set(str(interaction.guild_id), str(member.id) if member else None,
-                              daily=KEEP if daily is None else daily,
-                              monthly=KEEP if monthly is None else monthly,
-                              by=str(interaction.user.id), via="discord")
+        await self.chat.budgets.set(str(interaction.guild_id), str(member.id) if member else None,
+                                    daily=KEEP if daily is None else daily,
+                                    monthly=KEEP if monthly is None else monthly,
+                                    by=str(interaction.user.id), via="discord")
         parts = [f"{name} {usd(to_micros(value))}" for name, value in
                  (("daily", daily), ("monthly", monthly)) if value is not None]
         await interaction.response.send_message(
@@ -47,8 +47,9 @@ class Quota(commands.GroupCog, group_name="sora-quota",
     @app_commands.describe(member="A member (leave out for the whole server)")
     @server_admin
     async def clear(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
-        removed = self.chat.budgets.clear(str(interaction.guild_id), str(member.id) if member else None,
-                                          by=str(interaction.user.id), via="discord")
+        removed = await self.chat.budgets.clear(str(interaction.guild_id),
+                                                str(member.id) if member else None,
+                                                by=str(interaction.user.id), via="discord")
         text = "cleared; the defaults apply again" if removed else "had no override; nothing changed"
         await interaction.response.send_message(f"Budget for {_who(member)} {text}.", ephemeral=True)
 
@@ -59,13 +60,13 @@ class Quota(commands.GroupCog, group_name="sora-quota",
                                   Choice(name="charge: it was made (spend the held cost)", value="charge")])
     @server_admin
     async def settle(self, interaction: discord.Interaction, job: str, action: str) -> None:
-        text = self.chat.settle_unknown(str(interaction.guild_id), job, charge=action == "charge")
+        text = await self.chat.settle_unknown(str(interaction.guild_id), job, charge=action == "charge")
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="show", description="Show this server's budgets")
     @server_admin
     async def show(self, interaction: discord.Interaction) -> None:
-        text = self.chat.budgets_text(str(interaction.guild_id), MARKUP, team_word="server")
+        text = await self.chat.budgets_text(str(interaction.guild_id), MARKUP, team_word="server")
         await interaction.response.send_message(text, ephemeral=True)
 
 

@@ -34,6 +34,18 @@ def point_at(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+def shard_options(settings: Settings) -> dict[str, Any]:
+    """discord.py's shard options from DISCORD_SHARD_IDS/COUNT, so processes sharing one
+    token split the gateway: one id is a plain client's `shard_id`; several go to
+    AutoShardedBot's `shard_ids` (no ids with a count: this process runs them all)."""
+    count, ids = settings.discord_shard_count, settings.discord_shard_ids
+    if count is None:
+        return {}
+    if ids is not None and len(ids) == 1:
+        return {"shard_id": ids[0], "shard_count": count}
+    return {"shard_ids": list(ids) if ids is not None else None, "shard_count": count}
+
+
 class SoraTree(app_commands.CommandTree):
     """Every command's refusal or failure, answered privately in one place."""
 
@@ -113,3 +125,7 @@ class SoraBot(commands.Bot):
         if not self._resumed:  # on_ready fires again after every reconnect
             self._resumed = True
             await self.chat.attach("discord", self.jobs.events_for)
+
+
+class ShardedSoraBot(SoraBot, commands.AutoShardedBot):
+    """The same bot running several gateway shards in one process (DISCORD_SHARD_IDS)."""

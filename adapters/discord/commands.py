@@ -105,13 +105,13 @@ class Video(commands.Cog):
     @app_commands.guild_only()
     async def usage(self, interaction: discord.Interaction) -> None:
         who = requester(interaction.guild_id, interaction.user)
-        await interaction.response.send_message(self.chat.usage_text(who), ephemeral=True)
+        await interaction.response.send_message(await self.chat.usage_text(who), ephemeral=True)
 
     @app_commands.command(name="sora-jobs", description="Your recent and running jobs")
     @app_commands.guild_only()
     async def jobs_(self, interaction: discord.Interaction) -> None:
         who = requester(interaction.guild_id, interaction.user)
-        await interaction.response.send_message(self.chat.jobs_text(who, MARKUP), ephemeral=True)
+        await interaction.response.send_message(await self.chat.jobs_text(who, MARKUP), ephemeral=True)
 
     @app_commands.command(name="sora-show", description="Post a video from the library again")
     @app_commands.guild_only()

@@ -109,7 +109,7 @@ class Creative:
     # -- result buttons --------------------------------------------------------------------
 
     async def press(self, interaction: discord.Interaction, action: str, job_id: str) -> None:
-        job = self.chat.engine.job(job_id)
+        job = await self.chat.engine.job(job_id)
         if job is None:
             await interaction.response.send_message("That video's settings are no longer known.",
                                                     ephemeral=True)
@@ -183,7 +183,7 @@ class Creative:
         URL is what the video service fetches."""
         parent, frame = await library.last_frame(self.store, parent_id, who.team)
         sequence = library.sequence_of(parent)
-        first = self.chat.engine.job(sequence) or parent
+        first = await self.chat.engine.job(sequence) or parent
         thread = await self._thread(first, int(kwargs["channel_id"]))
         message = await thread.send(f"🎞️ Last frame of {MARKUP.code(parent.id)}",
                                     file=discord.File(io.BytesIO(frame), filename="last-frame.png"),
@@ -222,7 +222,7 @@ class Creative:
         who = requester(interaction.guild_id, interaction.user)
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            job, path = library.stored_video(self.store, job_id, who.team)
+            job, path = await library.stored_video(self.store, job_id, who.team)
             view = self.starter.view_for(job)
             await self._post_video(interaction.channel_id or 0, path,
                                    "📚 From the library: " + texts.result_caption(job, MARKUP),

@@ -63,7 +63,7 @@ class DiscordJobs:
         Refusals are private and charge nothing."""
         who = requester(interaction.guild_id, interaction.user)
         try:
-            cost = self.chat.check(request, who, missing_permissions(interaction.app_permissions))
+            cost = await self.chat.check(request, who, missing_permissions(interaction.app_permissions))
         except SoraError as exc:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return

@@ -55,11 +55,11 @@ class Reactions(commands.Cog):
             return
         who = requester(event.guild_id, member)
         source = f"{event.channel_id}/{message.id}"
-        if self.jobs.chat.already_started(who, source):
+        if await self.jobs.chat.already_started(who, source):
             return  # removed and added again: the video is on its way or posted; say nothing
         request = self.jobs.chat.image_request(message.content, image.url)
         try:
-            cost = self.jobs.chat.check(request, who)
+            cost = await self.jobs.chat.check(request, who)
             if self.jobs.chat.needs_confirm(cost):
                 # A reaction has no private answer to hold Confirm / Cancel: the menu has.
                 await tell(f"That would cost {usd(cost)}, more than this server confirms "

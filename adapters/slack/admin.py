@@ -37,7 +37,7 @@ async def settle_command(ctx: SlackContext, client: AsyncWebClient, team: str, u
     """`/sora release JOB` / `/sora charge JOB`, for admins."""
     if not await is_admin(ctx, client, user_id):
         return NOT_ADMIN
-    return ctx.chat.settle_unknown(team, job_id, charge=action == "charge")
+    return await ctx.chat.settle_unknown(team, job_id, charge=action == "charge")
 
 
 async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, user_id: str,
@@ -49,13 +49,15 @@ async def quota_command(ctx: SlackContext, client: AsyncWebClient, team: str, us
     q = parse_quota(args)
     who = MARKUP.mention(q.user) if q.user else "the whole workspace"
     if q.action == "set":
-        ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly, by=user_id, via="slack")
-        return f"Budget for {who} updated.\n" + ctx.chat.budgets_text(team, MARKUP, "workspace", q.user or "")
+        await ctx.chat.budgets.set(team, q.user, daily=q.daily, monthly=q.monthly, by=user_id,
+                                   via="slack")
+        return (f"Budget for {who} updated.\n"
+                + await ctx.chat.budgets_text(team, MARKUP, "workspace", q.user or ""))
     if q.action == "clear":
-        gone = ctx.chat.budgets.clear(team, q.user, by=user_id, via="slack")
+        gone = await ctx.chat.budgets.clear(team, q.user, by=user_id, via="slack")
         return (f"Budget override for {who} removed; the defaults apply again." if gone
                 else f"{who} had no budget override.")
-    return ctx.chat.budgets_text(team, MARKUP, "workspace", q.user)
+    return await ctx.chat.budgets_text(team, MARKUP, "workspace", q.user)
 
 
 async def admin_link_command(ctx: SlackContext, client: AsyncWebClient, team: str, user_id: str) -> str:

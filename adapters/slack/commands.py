@@ -57,9 +57,9 @@ async def handle(ctx: SlackContext, client: AsyncWebClient,
         return HELP.format(options=options_help(catalogue), models=models,
                            emoji=ctx.settings.reaction_emoji_slack)
     if parsed.command == "usage":
-        return ctx.chat.usage_text(who)
+        return await ctx.chat.usage_text(who)
     if parsed.command == "jobs":
-        return ctx.chat.jobs_text(who, MARKUP)
+        return await ctx.chat.jobs_text(who, MARKUP)
     if parsed.command == "quota":
         return await quota_command(ctx, client, team, user, parsed.args)
     if parsed.command == "show":

@@ -51,7 +51,7 @@ async def result_pressed(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any],
     action = body["actions"][0]
     who = _who(body)
     try:
-        job = library.find(ctx.chat.engine.store, action["value"], who.team)
+        job = await library.find(ctx.chat.engine.store, action["value"], who.team)
         if action["action_id"] in FORM_MODES:
             mode = FORM_MODES[action["action_id"]]
             if mode == "continue" and not ctx.links.enabled:
@@ -87,7 +87,7 @@ async def stitch(ctx: SlackContext, client: AsyncWebClient, job_id: str, who: Re
 async def delete(ctx: SlackContext, client: AsyncWebClient, job_id: str, who: Requester,
                  body: dict[str, Any]) -> str:
     """The requester, or a workspace admin, removes the result: its message and its file."""
-    job = library.find(ctx.chat.engine.store, job_id, who.team)
+    job = await library.find(ctx.chat.engine.store, job_id, who.team)
     if who.user != job.requester.user and not await is_admin(ctx, client, who.user):
         return NOT_YOURS
     channel = (body.get("channel") or {}).get("id") or job.origin.get("channel")
@@ -122,7 +122,7 @@ async def offer_answered(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any])
 async def show(ctx: SlackContext, client: AsyncWebClient, who: Requester, channel: str,
                job_id: str) -> str:
     """`/sora show JOB`: post a stored video again in this channel."""
-    job, path = library.stored_video(ctx.chat.engine.store, job_id, who.team)
+    job, path = await library.stored_video(ctx.chat.engine.store, job_id, who.team)
     await client.files_upload_v2(
         channel=channel, file=str(path), filename=f"sora-{job.id}.mp4",
         title=texts.short(job.request.prompt, 80),

@@ -56,7 +56,7 @@ async def start_job(ctx: SlackContext, request: VideoRequest, requester: Request
     today); above SORA_CONFIRM_ABOVE_USD return an offer with Confirm / Cancel instead, with
     nothing reserved. `request_key` names the Slack request (trigger_id, event_id, view id):
     Slack retries and replays of it start nothing. Raises a SoraError with nothing stored."""
-    cost = ctx.chat.check(request, requester)
+    cost = await ctx.chat.check(request, requester)
     if ctx.chat.needs_confirm(cost):
         offer = ctx.chat.offer(request, requester, cost, {
             "where": where, "request_key": request_key, "lineage": lineage})
@@ -92,7 +92,7 @@ async def continuation(ctx: SlackContext, request: VideoRequest, parent_id: str,
         raise ImageError(NO_PUBLIC_URL_CONTINUE)
     parent, frame = await library.last_frame(ctx.chat.engine.store, parent_id, who.team)
     sequence = library.sequence_of(parent)
-    first = ctx.chat.engine.job(sequence) or parent
+    first = await ctx.chat.engine.job(sequence) or parent
     if first.requester.platform == "slack" and first.origin.get("channel"):
         thread = first.origin.get("thread_ts") or first.origin.get(REF)
         where = Where(first.origin["channel"], thread_ts=thread, response_url=where.response_url)

@@ -124,9 +124,9 @@ def _error_block(message: str, request: VideoRequest) -> str:
     return "model" if "model" in lowered else "prompt"
 
 
-def _derived(view: dict[str, Any], meta: dict[str, Any], ctx: SlackContext) -> VideoRequest | None:
+async def _derived(view: dict[str, Any], meta: dict[str, Any], ctx: SlackContext) -> VideoRequest | None:
     """A remix or an extension of the form's parent job: the provider's own, from its task."""
-    original = ctx.chat.engine.job(meta.get("parent") or "")
+    original = await ctx.chat.engine.job(meta.get("parent") or "")
     if meta.get("mode") not in ("remix", "extend") or original is None:
         return None
     values = view["state"]["values"]
@@ -141,7 +141,7 @@ def _derived(view: dict[str, Any], meta: dict[str, Any], ctx: SlackContext) -> V
 async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                     client: AsyncWebClient) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
-    request = _derived(view, meta, ctx) or read_view(view, ctx.settings.catalogue)
+    request = await _derived(view, meta, ctx) or read_view(view, ctx.settings.catalogue)
     try:
         ctx.chat.engine.quote(request)  # local and fast: errors go back into the form
     except InvalidRequest as exc:
@@ -156,7 +156,7 @@ async def submitted(ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], view
     parent = meta.get("parent")
     lineage = Lineage(parent, parent if meta.get("mode") == "continue" else None)
     if parent and meta.get("mode") == "edit":  # an edited image-to-video keeps its image
-        original = ctx.chat.engine.job(parent)
+        original = await ctx.chat.engine.job(parent)
         if original is not None and original.request.image_url:
             request = replace(request, image_url=original.request.image_url)
     reply: str | dict[str, Any]

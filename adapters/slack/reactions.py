@@ -53,7 +53,7 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
             return
         thread_ts = message.get("thread_ts") or ts
         who = Requester("slack", team, user)
-        if ctx.chat.already_started(who, f"{channel}/{ts}"):
+        if await ctx.chat.already_started(who, f"{channel}/{ts}"):
             raise AlreadyStarted()
         file = await image_file(client, message)
         if file is None:
@@ -64,7 +64,7 @@ async def on_reaction(ctx: SlackContext, client: AsyncWebClient, team: str, user
             await tell(NO_PUBLIC_URL_MESSAGE)
             return
         request = ctx.chat.image_request(message.get("text") or "")
-        ctx.chat.check(request, who)  # before fetching and hosting the image
+        await ctx.chat.check(request, who)  # before fetching and hosting the image
         image = await download_slack_image(
             ctx.runtime.session, file.get("url_private_download") or file["url_private"],
             ctx.settings.slack_bot_token, api_url=ctx.settings.slack_api_url)

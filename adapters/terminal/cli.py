@@ -246,7 +246,7 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(stand_in.NOTICE, file=sys.stderr)
         async with stand_in.open_runtime(settings) as rt:
             return await generate(rt, args)
-    if args.command in ("jobs", "usage") and not settings.db_path.exists():
+    if args.command in ("jobs", "usage") and not settings.db_url and not settings.db_path.exists():
         # Opening would create an empty ledger wherever this runs: say where we looked.
         print(f"No ledger at {settings.db_path}: nothing is recorded there. Run from the folder "
               "that holds data/, or set SORA_DB.", file=sys.stderr)
@@ -259,24 +259,24 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         async with stand_in.open_runtime(settings) as rt:
             await dashboard.serve(rt, args.host, args.port)
         return 0
-    if args.command in ("stitch", "prune") and not settings.db_path.exists():
+    if args.command in ("stitch", "prune") and not settings.db_url and not settings.db_path.exists():
         print(f"No ledger at {settings.db_path}: no videos are recorded there.", file=sys.stderr)
         return 2
     async with stand_in.open_runtime(settings, calls_api=args.command == "resume") as rt:
         if args.command == "admin-link":
             return admin_link(rt, args)
         if args.command == "usage":
-            return usage(rt, args)
+            return await usage(rt, args)
         if args.command == "quota":
-            return quota(rt, args)
+            return await quota(rt, args)
         if args.command == "jobs":
-            return jobs(rt, args)
+            return await jobs(rt, args)
         if args.command == "resume":
             return await resume(rt)
         if args.command == "stitch":
             return await creative.stitch(rt, args.jobs, args.out)
         if args.command == "prune":
-            return creative.prune(rt)
+            return await creative.prune(rt)
     raise AssertionError(args.command)
 
 
@@ -345,8 +345,8 @@ async def resume(rt: Runtime) -> int:
     for platform in mine:
         rt.engine.register(platform, _terminal_factory)
     resumed = await rt.engine.resume(mine)
-    elsewhere = rt.engine.running_elsewhere(mine)
-    chat = rt.engine.running_elsewhere(["discord", "slack"])
+    elsewhere = await rt.engine.running_elsewhere(mine)
+    chat = await rt.engine.running_elsewhere(["discord", "slack"])
     if not resumed and not elsewhere:
         print("No unfinished terminal jobs.", file=sys.stderr)
     if elsewhere:
@@ -362,17 +362,17 @@ async def resume(rt: Runtime) -> int:
 
 # -- reports -------------------------------------------------------------------------------
 
-def usage(rt: Runtime, args: argparse.Namespace) -> int:
+async def usage(rt: Runtime, args: argparse.Namespace) -> int:
     rows = []
-    for t in rt.store.totals(team=args.team, user=args.user):
-        status = rt.budgets.status(t["team"], t["user"])
+    for t in await rt.store.totals(team=args.team, user=args.user):
+        status = await rt.budgets.status(t["team"], t["user"])
         rows.append({
             "user": t["user"], "team": t["team"],
             "spent_usd": t["spent_micros"] / 1e6, "reserved_usd": t["reserved_micros"] / 1e6,
             "jobs": t["jobs"], "jobs_charged": t["jobs_spent"],
             "today_usd": status.usage.user_day / 1e6, "month_usd": status.usage.user_month / 1e6,
             "left_today_usd": None if status.left_today is None else status.left_today / 1e6,
-            "held_usd": rt.store.held(t["team"], t["user"])[0] / 1e6,
+            "held_usd": (await rt.store.held(t["team"], t["user"]))[0] / 1e6,
             "last_job_at": t["last_job_at"],
         })
     if args.json:
@@ -389,12 +389,12 @@ def usage(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def quota(rt: Runtime, args: argparse.Namespace) -> int:
+async def quota(rt: Runtime, args: argparse.Namespace) -> int:
     if args.action == "show":
         d = rt.budgets.defaults
         print("Defaults: user daily {}, user monthly {}, team daily {}, team monthly {}".format(
             *(_cap(v) for v in (d.user_daily, d.user_monthly, d.team_daily, d.team_monthly))))
-        for q in rt.budgets.quotas():
+        for q in await rt.budgets.quotas():
             who = f"{safe(q['team'])}/{safe(q['user'])}" if q["user"] else f"{safe(q['team'])} (whole team)"
             print(f"{who}: daily {_cap(q['daily_micros'], 'default')}, "
                   f"monthly {_cap(q['monthly_micros'], 'default')}")
@@ -405,11 +405,11 @@ def quota(rt: Runtime, args: argparse.Namespace) -> int:
     team = args.team or "local"
     try:
         if args.action == "set":
-            rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly,
-                           by=default_user(), via=PLATFORM)
+            await rt.budgets.set(team, args.user, daily=args.daily, monthly=args.monthly,
+                                 by=default_user(), via=PLATFORM)
             print(f"Budget set for {safe(team)}/{safe(args.user)}" if args.user
                   else f"Budget set for team {safe(team)}")
-        elif rt.budgets.clear(team, args.user, by=default_user(), via=PLATFORM):
+        elif await rt.budgets.clear(team, args.user, by=default_user(), via=PLATFORM):
             print("Budget cleared; defaults apply again.")
         else:
             print("No budget was set there; defaults apply.")
@@ -467,19 +467,19 @@ def _model_lines(name: str, spec: ModelSpec, catalogue: Catalogue) -> str:
     ])
 
 
-def jobs(rt: Runtime, args: argparse.Namespace) -> int:
+async def jobs(rt: Runtime, args: argparse.Namespace) -> int:
     if args.action:
         if not args.job:
             print(f"error: name the job: sora-bot jobs {args.action} JOB", file=sys.stderr)
             return 2
         try:
-            job = rt.engine.settle_unknown(args.job, charge=args.action == "charge")
+            job = await rt.engine.settle_unknown(args.job, charge=args.action == "charge")
         except SoraError as exc:
             print(f"error: {exc.user_message}", file=sys.stderr)
             return 2
         print(f"{job.id}: {job.error}")
         return 0
-    listed = rt.engine.jobs(limit=args.limit)
+    listed = await rt.engine.jobs(limit=args.limit)
     if args.json:
         print(json.dumps([{
             "id": j.id, "status": j.status, "user": j.requester.user, "team": j.requester.team,

@@ -119,7 +119,7 @@ async def serve(rt: Runtime, stdin: TextIO | None = None, out: TextIO | None = N
             if name == "quit":
                 break
             if name is not None:
-                _run_command(rt, name, requester, screen)
+                await _run_command(rt, name, requester, screen)
             elif line.strip():
                 pending = await _make(rt, line, requester, screen)
         else:
@@ -137,14 +137,14 @@ async def serve(rt: Runtime, stdin: TextIO | None = None, out: TextIO | None = N
     return 0
 
 
-def _run_command(rt: Runtime, name: str, requester: Requester, screen: Screen) -> None:
+async def _run_command(rt: Runtime, name: str, requester: Requester, screen: Screen) -> None:
     if name == "help":
         screen.say(help_text(rt.settings.catalogue))
     elif name == "usage":
-        for text in rt.budgets.status(requester.team, requester.user).lines():
+        for text in (await rt.budgets.status(requester.team, requester.user)).lines():
             screen.say(text)
     elif name == "jobs":
-        listed = rt.engine.jobs(limit=10)
+        listed = await rt.engine.jobs(limit=10)
         if not listed:
             screen.say("No jobs yet.")
         for job in listed:
@@ -154,7 +154,7 @@ def _run_command(rt: Runtime, name: str, requester: Requester, screen: Screen) -
 
 async def _finish(rt: Runtime, screen: Screen) -> None:
     """Quit or end of input: let this console's running jobs finish."""
-    pending = [j for j in rt.engine.jobs(limit=100)
+    pending = [j for j in await rt.engine.jobs(limit=100)
                if j.status not in TERMINAL and j.requester.platform == PLATFORM]
     if pending:
         screen.say(f"Waiting for {len(pending)} running job(s) to finish; Ctrl-C stops now "

@@ -54,7 +54,7 @@ async def serving_frame(rt: Runtime, job_id: str) -> AsyncIterator[tuple[Job, st
     """The job `job_id` and a public URL of its last frame, served from this process on PORT
     while the block runs; the link is deleted after. Raises SoraError saying what to set."""
     s = rt.settings
-    job = library.find(rt.store, job_id)
+    job = await library.find(rt.store, job_id)
     if not s.public_base_url:
         raise InvalidRequest(NO_PUBLIC_URL.format(job=job.id, port=s.port))
     job, frame = await library.last_frame(rt.store, job.id)
@@ -80,12 +80,12 @@ async def stitch(rt: Runtime, job_ids: list[str], out: str) -> int:
     return 0
 
 
-def prune(rt: Runtime) -> int:
+async def prune(rt: Runtime) -> int:
     if rt.settings.keep_videos_days is None:
         print("SORA_KEEP_VIDEOS_DAYS is not set: every video is kept. Set it to a number of "
               "days to delete older video files (the ledger keeps every job).", file=sys.stderr)
         return 0
-    pruned = library.prune(rt.store, rt.settings)
+    pruned = await library.prune(rt.store, rt.settings)
     print(f"Deleted {len(pruned)} video file(s) older than {rt.settings.keep_videos_days} "
           "day(s); the jobs and the ledger stay.")
     return 0

@@ -37,7 +37,7 @@ async def healthz(request: web.Request) -> web.Response:
     """Up, and the ledger answers (a Docker HEALTHCHECK and load balancers ask this)."""
     runtime = request.app[RUNTIME]
     try:
-        runtime.engine.jobs(limit=1)
+        await runtime.engine.jobs(limit=1)
     except Exception:  # any store failure means unhealthy; the log keeps why
         log.exception("Health check: the store did not answer")
         return web.json_response({"ok": False}, status=503)

@@ -34,7 +34,7 @@ async def test_80_then_100_percent_once_each(runtime, settings, stand_in) -> Non
     runtime.budgets.alerts.settings = settings.with_(alert_channel_discord="4444")
     inbox = Inbox()
     runtime.budgets.alerts.register("discord", inbox)
-    runtime.budgets.set("guild1", "ann", daily=1.60, by="admin", via="discord")  # 5 jobs of $0.32
+    await runtime.budgets.set("guild1", "ann", daily=1.60, by="admin", via="discord")  # 5 jobs of $0.32
     for expected in (0, 0, 0, 1, 2):
         await _job(runtime)
         await runtime.budgets.alerts.drain()
@@ -53,33 +53,33 @@ async def test_a_refusal_says_the_cap_is_used_up_once(runtime, settings, stand_i
     runtime.budgets.alerts.settings = settings.with_(alert_channel_discord="4444")
     inbox = Inbox()
     runtime.budgets.alerts.register("discord", inbox)
-    runtime.budgets.set("guild1", None, daily=0.50, by="admin", via="discord")  # the team's cap
+    await runtime.budgets.set("guild1", None, daily=0.50, by="admin", via="discord")  # the team's cap
     await _job(runtime)  # $0.32: 64%, no alert
     for _ in range(2):
         with pytest.raises(QuotaExceeded):
-            runtime.budgets.ensure_room("guild1", "bob", 320_000, "discord")
+            await runtime.budgets.ensure_room("guild1", "bob", 320_000, "discord")
     await runtime.budgets.alerts.drain()
     [(_, alert)] = inbox.posted
     assert (alert.user, alert.threshold, alert.refused_cost) == (None, 100, 320_000)
     assert "The team's daily budget has $0.18 left of $0.50: a $0.32 video was refused" in alert.text(_Markup())
 
 
-def test_once_across_processes(tmp_path, settings) -> None:
-    stores = [Store(tmp_path / "shared.db") for _ in range(2)]
+async def test_once_across_processes(settings) -> None:
+    stores = [await Store.open(settings.database) for _ in range(2)]
     meters = [Meter("ann", "monthly", 70, 100, "2026-11")]
     try:
-        fired = [Alerts(settings, s).check("cli", "t", meters, 15) for s in stores]
+        fired = [await Alerts(settings, s).check("cli", "t", meters, 15) for s in stores]
         assert [len(f) for f in fired] == [1, 0]
         next_month = [Meter("ann", "monthly", 70, 100, "2026-12")]
-        assert len(Alerts(settings, stores[1]).check("cli", "t", next_month, 15)) == 1
+        assert len(await Alerts(settings, stores[1]).check("cli", "t", next_month, 15)) == 1
     finally:
         for s in stores:
-            s.close()
+            await s.aclose()
 
 
-def test_without_a_channel_the_alert_is_logged(runtime, caplog) -> None:
+async def test_without_a_channel_the_alert_is_logged(runtime, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="bot.alerts")
-    sent = runtime.budgets.alerts.check("slack", "T1", [Meter(None, "daily", 0, 100, "2026-11-25")], 100)
+    sent = await runtime.budgets.alerts.check("slack", "T1", [Meter(None, "daily", 0, 100, "2026-11-25")], 100)
     assert len(sent) == 1
     assert "no alert channel for slack" in caplog.text and "The team's daily budget is used up" in caplog.text
 

@@ -31,13 +31,13 @@ async def _one_per_source(runtime: Runtime) -> None:
         await chat.start(VideoRequest(f"newer {n}"), ANN, RecordingEvents(), {})
     with pytest.raises(AlreadyStarted):
         await chat.start(VideoRequest("again"), ANN, RecordingEvents(), {}, source="c/1")
-    assert chat.already_started(ANN, "c/1")
+    assert (await chat.already_started(ANN, "c/1"))
     # Another member, or another message, is a new job.
     await chat.start(VideoRequest("bob's"), Requester("discord", "guild", "bob"), RecordingEvents(),
                      {}, source="c/1")
     await chat.start(VideoRequest("other"), ANN, RecordingEvents(), {}, source="c/2")
-    assert runtime.store.ledger_state(first.job.id) == "reserved"
-    assert len(runtime.engine.jobs(limit=100)) == 58  # the refused one stored nothing
+    assert (await runtime.store.ledger_state(first.job.id)) == "reserved"
+    assert len((await runtime.engine.jobs(limit=100))) == 58  # the refused one stored nothing
 
 
 async def test_a_failed_job_frees_its_source(runtime: Runtime, stand_in) -> None:
@@ -48,15 +48,15 @@ async def test_a_failed_job_frees_its_source(runtime: Runtime, stand_in) -> None
     assert (await runtime.engine.wait(again.job.id)).status == "delivered"
 
 
-def test_checks_name_what_is_wrong_and_store_nothing(runtime: Runtime) -> None:
+async def test_checks_name_what_is_wrong_and_store_nothing(runtime: Runtime) -> None:
     chat = runtime.chat
     with pytest.raises(InvalidRequest, match="needs sora-2-pro"):
-        chat.check(VideoRequest("x", resolution="1080p"), ANN)
+        await chat.check(VideoRequest("x", resolution="1080p"), ANN)
     with pytest.raises(QuotaExceeded, match="costs \\$6.72 but your daily budget has \\$5.00 left"):
-        chat.check(VideoRequest("x", model="sora-2-pro", duration=12, resolution="1080p"), ANN)
+        await chat.check(VideoRequest("x", model="sora-2-pro", duration=12, resolution="1080p"), ANN)
     with pytest.raises(CannotPost, match="need the Attach Files permission"):
-        chat.check(VideoRequest("x"), ANN, missing="Attach Files")
-    assert runtime.engine.jobs() == []
+        await chat.check(VideoRequest("x"), ANN, missing="Attach Files")
+    assert (await runtime.engine.jobs()) == []
 
 
 class MemoryStatus(StatusMessage):

@@ -20,15 +20,15 @@ async def test_happy_path_reserves_delivers_and_charges_once(runtime, stand_in):
     accepted = await runtime.engine.submit(VideoRequest("a waterfall", duration=8), ALICE, events)
     assert accepted.job.cost_micros == 640_000
     assert accepted.left_today == 5_000_000 - 640_000
-    assert runtime.store.ledger_state(accepted.job.id) == "reserved"
+    assert (await runtime.store.ledger_state(accepted.job.id)) == "reserved"
     job = await runtime.engine.wait(accepted.job.id)
     assert job.status == "delivered" and job.error is None
     assert events.videos == [sample_mp4()]
     assert events.seen[0] == ("accepted", job.id)
     assert events.stages()[0] == "queued" and events.stages()[-1] == "downloading"
     assert "in_progress" in events.stages()
-    assert runtime.store.ledger_state(job.id) == "spent"
-    [total] = runtime.store.totals()
+    assert (await runtime.store.ledger_state(job.id)) == "spent"
+    [total] = await runtime.store.totals()
     assert (total["spent_micros"], total["reserved_micros"], total["jobs"]) == (640_000, 0, 1)
     assert len(stand_in.state.submits()) == 1
 
@@ -36,23 +36,23 @@ async def test_happy_path_reserves_delivers_and_charges_once(runtime, stand_in):
 async def test_invalid_request_stores_and_sends_nothing(runtime, stand_in):
     with pytest.raises(InvalidRequest, match="1080p needs sora-2-pro"):
         await runtime.engine.submit(VideoRequest("x", resolution="1080p"), ALICE, RecordingEvents())
-    assert runtime.engine.jobs() == [] and runtime.store.totals() == []
+    assert (await runtime.engine.jobs()) == [] and (await runtime.store.totals()) == []
     assert stand_in.state.requests == []
 
 
 async def test_quota_refusal_says_what_is_left_and_charges_nothing(runtime, stand_in):
-    runtime.budgets.set("team1", "alice", daily=1.00, by="test", via="cli")
+    await runtime.budgets.set("team1", "alice", daily=1.00, by="test", via="cli")
     first = await runtime.engine.submit(VideoRequest("x", duration=8), ALICE, RecordingEvents())
     with pytest.raises(QuotaExceeded) as refused:
         await runtime.engine.submit(VideoRequest("y", duration=8), ALICE, RecordingEvents())
     message = refused.value.user_message
     assert "costs $0.64" in message and "$0.36 left of $1.00" in message and "resets at" in message
     await runtime.engine.wait(first.job.id)
-    assert len(runtime.engine.jobs()) == 1 and len(stand_in.state.submits()) == 1
+    assert len((await runtime.engine.jobs())) == 1 and len(stand_in.state.submits()) == 1
 
 
 async def test_team_budget_applies_to_every_member(runtime):
-    runtime.budgets.set("team1", None, daily=0.50, by="test", via="cli")
+    await runtime.budgets.set("team1", None, daily=0.50, by="test", via="cli")
     await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())  # $0.32
     with pytest.raises(QuotaExceeded, match="team's daily budget has \\$0.18 left"):
         await runtime.engine.submit(VideoRequest("y"), Requester("cli", "team1", "bob"),
@@ -75,8 +75,8 @@ async def test_failures_are_explained_and_released(runtime, stand_in, endpoint, 
     assert job.status == "failed"
     assert expected in events.failure()
     assert "Traceback" not in events.failure()
-    assert runtime.store.ledger_state(job.id) == "released"
-    assert runtime.budgets.status("team1", "alice").left_today == 5_000_000
+    assert (await runtime.store.ledger_state(job.id)) == "released"
+    assert (await runtime.budgets.status("team1", "alice")).left_today == 5_000_000
 
 
 async def test_a_job_past_its_deadline_is_abandoned_and_released(settings, stand_in):
@@ -86,7 +86,7 @@ async def test_a_job_past_its_deadline_is_abandoned_and_released(settings, stand
         accepted = await rt.engine.submit(VideoRequest("x"), ALICE, events)
         job = await rt.engine.wait(accepted.job.id)
         assert job.status == "failed" and "took too long" in events.failure()
-        assert rt.store.ledger_state(job.id) == "released"
+        assert (await rt.store.ledger_state(job.id)) == "released"
 
 
 async def test_extra_jobs_wait_in_line_and_say_so(settings, stand_in):
@@ -110,7 +110,7 @@ async def test_restart_mid_job_polls_and_delivers_once(settings, stand_in):
     seen = RecordingEvents()
     async with open_runtime(settings) as rt:
         accepted = await rt.engine.submit(VideoRequest("x"), ALICE, seen)
-        while rt.engine.job(accepted.job.id).status != "submitted":
+        while (await rt.engine.job(accepted.job.id)).status != "submitted":
             await asyncio.sleep(0.01)
     # The process "stops" here; the job is in the database with its task id.
     resumed_events = RecordingEvents()
@@ -128,14 +128,15 @@ async def test_restart_mid_job_polls_and_delivers_once(settings, stand_in):
 async def test_a_job_cut_off_while_submitting_is_not_resent(settings, stand_in, runtime):
     accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())
     await runtime.engine.wait(accepted.job.id)
-    runtime.store.update_job(accepted.job.id, status="submitting", task_id=None)
-    runtime.store.db.execute("UPDATE ledger SET state = 'reserved'")
+    await runtime.store.update_job(accepted.job.id, status="submitting", task_id=None)
+    async with runtime.store.db.connection() as tx:
+        await tx.execute("UPDATE ledger SET state = 'reserved'")
     events = RecordingEvents()
     runtime.engine.register("cli", lambda job: events)
     await runtime.engine.resume()
     job = await runtime.engine.wait(accepted.job.id)
     assert job.status == "unknown" and "$0.32 is held" in events.failure()
-    assert runtime.store.ledger_state(job.id) == "reserved"  # held, not released silently
+    assert (await runtime.store.ledger_state(job.id)) == "reserved"  # held, not released silently
     assert len(stand_in.state.submits()) == 1
     assert await runtime.engine.resume() == []  # never sent again
 
@@ -148,26 +149,26 @@ async def test_a_lost_submit_answer_holds_the_cost(runtime, stand_in, kind):
     events = RecordingEvents()
     accepted = await runtime.engine.submit(VideoRequest("a lost fox"), ALICE, events)
     job = await runtime.engine.wait(accepted.job.id)
-    assert job.status == "unknown" and runtime.store.ledger_state(job.id) == "reserved"
+    assert job.status == "unknown" and (await runtime.store.ledger_state(job.id)) == "reserved"
     assert "may have made this video" in events.failure() and "$0.32 is held" in events.failure()
     assert "Nothing was charged" not in events.failure()
-    assert runtime.budgets.status(ALICE.team, ALICE.user).usage.user_day == 320_000
+    assert (await runtime.budgets.status(ALICE.team, ALICE.user)).usage.user_day == 320_000
     assert len(stand_in.state.submits()) == 1
 
     with pytest.raises(InvalidRequest, match="no job"):
-        runtime.engine.settle_unknown(job.id, charge=False, team="another-team")
-    released = runtime.engine.settle_unknown(job.id, charge=False)
-    assert released.status == "failed" and runtime.store.ledger_state(job.id) == "released"
+        await runtime.engine.settle_unknown(job.id, charge=False, team="another-team")
+    released = await runtime.engine.settle_unknown(job.id, charge=False)
+    assert released.status == "failed" and (await runtime.store.ledger_state(job.id)) == "released"
     with pytest.raises(InvalidRequest, match="only a job whose outcome is unknown"):
-        runtime.engine.settle_unknown(job.id, charge=True)
+        await runtime.engine.settle_unknown(job.id, charge=True)
 
 
 async def test_an_admin_charges_an_unknown_job_the_service_did_make(runtime, stand_in):
     stand_in.state.fail("submit", "drop")
     accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())
     await runtime.engine.wait(accepted.job.id)
-    charged = runtime.engine.settle_unknown(accepted.job.id, charge=True)
-    assert charged.status == "delivered" and runtime.store.ledger_state(charged.id) == "spent"
+    charged = await runtime.engine.settle_unknown(accepted.job.id, charge=True)
+    assert charged.status == "delivered" and (await runtime.store.ledger_state(charged.id)) == "spent"
 
 
 async def test_a_refused_submit_releases_at_once(runtime, stand_in):
@@ -175,7 +176,7 @@ async def test_a_refused_submit_releases_at_once(runtime, stand_in):
     events = RecordingEvents()
     accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, events)
     job = await runtime.engine.wait(accepted.job.id)
-    assert job.status == "failed" and runtime.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await runtime.store.ledger_state(job.id)) == "released"
     assert "refused the request" in events.failure()
 
 
@@ -187,7 +188,7 @@ async def test_a_failed_delivery_is_recorded_not_repeated(runtime):
     accepted = await runtime.engine.submit(VideoRequest("x"), ALICE, BrokenUpload())
     job = await runtime.engine.wait(accepted.job.id)
     assert (job.status, job.error) == ("delivered", "delivery failed")
-    assert runtime.store.ledger_state(job.id) == "spent"
+    assert (await runtime.store.ledger_state(job.id)) == "spent"
     assert await runtime.engine.resume() == []
 
 
@@ -215,12 +216,12 @@ async def test_a_long_poll_outage_does_not_lose_the_job(settings, stand_in):
 async def test_a_job_resumed_after_its_deadline_is_still_collected(settings, stand_in):
     async with open_runtime(settings) as rt:
         accepted = await rt.engine.submit(VideoRequest("x"), ALICE, RecordingEvents())
-        while rt.engine.job(accepted.job.id).status != "submitted":
+        while (await rt.engine.job(accepted.job.id)).status != "submitted":
             await asyncio.sleep(0.01)
     # Down for longer than the job timeout; the video finished upstream meanwhile.
     await asyncio.sleep(stand_in.state.job_seconds)
     async with open_runtime(settings.with_(job_timeout=0.01)) as rt:
-        rt.store.update_job(accepted.job.id, deadline=0.0)
+        await rt.store.update_job(accepted.job.id, deadline=0.0)
         events = RecordingEvents()
         rt.engine.register("cli", lambda job: events)
         await rt.engine.resume()

@@ -34,7 +34,7 @@ async def test_a_made_video_that_cannot_be_fetched_keeps_its_cost_held(settings:
     async with open_runtime(settings) as rt:
         accepted = await rt.engine.submit(VideoRequest("a fox"), ANN, events)
         job = await rt.engine.wait(accepted.job.id)
-        assert job.status == "unfetched" and rt.store.ledger_state(job.id) == "reserved"
+        assert job.status == "unfetched" and await rt.store.ledger_state(job.id) == "reserved"
     assert time.monotonic() - started < 8
     assert events.videos == []  # nothing delivered
     assert "$0.32 is held" in events.failure() and why in events.failure().lower()
@@ -55,7 +55,7 @@ async def test_an_unfetched_video_is_fetched_again_on_resume(settings: Settings,
         rt.engine.register("cli", lambda job: resumed)
         await rt.engine.resume()
         job = await rt.engine.wait(job.id)
-        assert job.status == "delivered" and rt.store.ledger_state(job.id) == "spent"
+        assert job.status == "delivered" and await rt.store.ledger_state(job.id) == "spent"
     assert len(stand_in.state.submits()) == 1 and len(resumed.videos) == 1
 
 
@@ -65,7 +65,7 @@ async def test_odd_poll_answers_are_ridden_out(runtime, stand_in, kind: str) -> 
     stand_in.state.fail("poll", kind, times=3)
     accepted = await runtime.engine.submit(VideoRequest("a fox"), ANN, RecordingEvents())
     job = await runtime.engine.wait(accepted.job.id)
-    assert job.status == "delivered" and runtime.store.ledger_state(job.id) == "spent"
+    assert job.status == "delivered" and await runtime.store.ledger_state(job.id) == "spent"
 
 
 async def test_a_one_millisecond_poll_hint_is_not_obeyed(settings: Settings, stand_in) -> None:

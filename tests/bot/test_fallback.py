@@ -60,8 +60,8 @@ async def test_a_gone_model_is_made_by_its_fallback_at_the_fallback_price(rt, st
     job = await rt.engine.wait(accepted.job.id)
     assert job.status == "delivered" and events.videos == [sample_mp4()]
     assert (job.request.model, job.requested_model, job.cost_micros) == ("sora-2-backup", "sora-2", 800_000)
-    assert rt.store.ledger_state(job.id) == "spent"
-    assert rt.store.totals()[0]["spent_micros"] == 800_000
+    assert (await rt.store.ledger_state(job.id)) == "spent"
+    assert (await rt.store.totals())[0]["spent_micros"] == 800_000
     assert len(stand_in.state.submits()) == 1  # answered 404 model_not_found, no task
     [post] = backup.state.submits()
     assert post == {"model": "sora-2", "prompt": "a fox", "seconds": "8", "size": "1280x720"}
@@ -70,15 +70,15 @@ async def test_a_gone_model_is_made_by_its_fallback_at_the_fallback_price(rt, st
 
 
 async def test_a_price_rise_that_does_not_fit_fails_and_releases_everything(rt, stand_in, backup):
-    rt.budgets.set("team1", "ann", daily=0.70, by="admin", via="cli")  # $0.64 at sora-2 fits; $0.80 at the backup not
+    await rt.budgets.set("team1", "ann", daily=0.70, by="admin", via="cli")  # $0.64 at sora-2 fits; $0.80 at the backup not
     events = RecordingEvents()
     accepted = await rt.engine.submit(VideoRequest("a fox", "sora-2", 8), ANN, events)
     job = await rt.engine.wait(accepted.job.id)
-    assert job.status == "failed" and rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await rt.store.ledger_state(job.id)) == "released"
     assert "sora-2 is not available" in events.failure() and "costs more ($0.80)" in events.failure()
     assert "$0.70 left of $0.70" in events.failure()
-    assert (rt.store.totals()[0]["reserved_micros"], rt.store.totals()[0]["spent_micros"]) == (0, 0)
-    assert rt.engine.job(job.id).request.model == "sora-2"
+    assert ((await rt.store.totals())[0]["reserved_micros"], (await rt.store.totals())[0]["spent_micros"]) == (0, 0)
+    assert (await rt.engine.job(job.id)).request.model == "sora-2"
     assert backup.state.requests == []
 
 
@@ -86,7 +86,7 @@ async def test_a_request_the_fallback_cannot_make_fails_naming_both(rt, backup):
     events = RecordingEvents()
     accepted = await rt.engine.submit(VideoRequest("a fox", "sora-2", 16), ANN, events)
     job = await rt.engine.wait(accepted.job.id)
-    assert job.status == "failed" and rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await rt.store.ledger_state(job.id)) == "released"
     assert events.failure() == (
         "sora-2 is not available at the video service and its fallback sora-2-backup cannot make "
         "this request: sora-2-backup offers 4, 8 or 12 seconds. An admin can set a `fallback` for "
@@ -100,7 +100,7 @@ async def test_no_fallback_says_what_the_admin_can_do(rt, stand_in):
     events = RecordingEvents()
     accepted = await rt.engine.submit(VideoRequest("x", "sora-2-pro"), ANN, events)
     job = await rt.engine.wait(accepted.job.id)
-    assert job.status == "failed" and rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await rt.store.ledger_state(job.id)) == "released"
     assert events.failure().startswith("sora-2-pro is not available at the video service (model "
                                        "not found). An admin can set a `fallback` for sora-2-pro")
 
@@ -118,7 +118,7 @@ async def test_a_moved_job_resumes_at_the_fallback_provider_after_a_restart(rt, 
     backup.state.job_seconds = 1.0
     accepted = await rt.engine.submit(VideoRequest("a fox", "sora-2", 4), ANN, RecordingEvents())
     for _ in range(200):
-        if (rt.engine.job(accepted.job.id)).status == "submitted":
+        if ((await rt.engine.job(accepted.job.id))).status == "submitted":
             break
         await asyncio.sleep(0.01)
     await rt.engine.aclose()  # the process stops with the task running at the backup

@@ -28,32 +28,33 @@ async def test_a_sequence_is_its_first_clip_and_every_continuation(runtime, stan
     second = await _made(runtime, "the sea", parent=first, sequence=first)
     edited = await _made(runtime, "a red boat", parent=first)
     store = runtime.store
-    clips = library.sequence(store, library.find(store, second))
+    clips = await library.sequence(store, await library.find(store, second))
     assert [c.id for c in clips] == [first, second]
-    assert library.is_last_clip(store, clips[1]) and not library.is_last_clip(store, clips[0])
-    assert library.sequence_of(library.find(store, second)) == first
-    assert library.find(store, edited).parent == first and library.find(store, edited).sequence is None
+    assert await library.is_last_clip(store, clips[1]) and not await library.is_last_clip(store, clips[0])
+    assert library.sequence_of(await library.find(store, second)) == first
+    edited_job = await library.find(store, edited)
+    assert edited_job.parent == first and edited_job.sequence is None
     assert f"continues {first}" in headline(clips[1], PLAIN)
     _, path = await library.stitch_sequence(store, runtime.settings, second)
     assert path.stat().st_size > 0
     with pytest.raises(InvalidRequest, match="not part of a sequence"):
         await library.stitch_sequence(store, runtime.settings, edited)
     with pytest.raises(InvalidRequest, match="no job"):
-        library.find(store, first, team="another team")
+        await library.find(store, first, team="another team")
 
 
 async def test_prune_deletes_old_files_never_ledger_rows(runtime, stand_in) -> None:
     job_id = await _made(runtime, "a boat")
     settings = runtime.settings.with_(keep_videos_days=3)
-    path = library.stored_video(runtime.store, job_id)[1]
-    assert library.prune(runtime.store, settings) == []  # made just now: kept
+    path = (await library.stored_video(runtime.store, job_id))[1]
+    assert await library.prune(runtime.store, settings) == []  # made just now: kept
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3, minutes=1)
-    assert library.prune(runtime.store, settings, now=later) == [job_id]
-    assert not path.exists() and runtime.store.ledger_state(job_id) == "spent"
+    assert await library.prune(runtime.store, settings, now=later) == [job_id]
+    assert not path.exists() and await runtime.store.ledger_state(job_id) == "spent"
     with pytest.raises(library.VideoGone, match=r"was deleted on .*\(SORA_KEEP_VIDEOS_DAYS\)"):
-        library.stored_video(runtime.store, job_id)
-    assert library.prune(runtime.store, settings, now=later) == []  # once
-    assert library.prune(runtime.store, runtime.settings, now=later) == []  # unset: keep all
+        await library.stored_video(runtime.store, job_id)
+    assert await library.prune(runtime.store, settings, now=later) == []  # once
+    assert await library.prune(runtime.store, runtime.settings, now=later) == []  # unset: keep all
 
 
 def test_an_offer_is_for_its_requester_once_and_expires() -> None:

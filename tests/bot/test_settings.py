@@ -103,3 +103,37 @@ def test_no_key_mode_ignores_the_real_services_db_and_timings_from_dot_env():
     assert (explicit.db_path, explicit.poll_interval) == (Path("data/sora.db"), 4.0)
     keyed = Settings.from_env({**from_file, "APIMASTER_API_KEY": "k"}, from_file=set(from_file))
     assert (keyed.db_path, keyed.poll_interval) == (Path("data/sora.db"), 4.0)
+
+
+def test_a_postgresql_sora_db_is_a_url_kept_out_of_repr_and_scrubbed():
+    url = "postgresql://bot:pg-s3cret@db.internal:5432/sora"
+    s = Settings.from_env({"APIMASTER_API_KEY": "k", "SORA_DB": url})
+    assert s.db_url == url and s.database == url
+    assert "pg-s3cret" not in repr(s) and "pg-s3cret" in s.secrets()
+    assert Settings.from_env({"APIMASTER_API_KEY": "k"}).database == Path("data/sora.db")
+
+
+def test_a_bad_database_url_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError, match="SORA_DB must be a file path or a URL") as caught:
+        Settings.from_env({"APIMASTER_API_KEY": "k", "SORA_DB": "postgresql://bot:pw@:99999/x"})
+    assert "pw" not in caught.value.user_message
+
+
+@pytest.mark.parametrize("env", [
+    {"DISCORD_SHARD_IDS": "0,1"},                              # no count
+    {"DISCORD_SHARD_IDS": "4", "DISCORD_SHARD_COUNT": "4"},    # ids count from 0
+    {"DISCORD_SHARD_IDS": "a", "DISCORD_SHARD_COUNT": "4"},
+    {"DISCORD_SHARD_COUNT": "0"},
+])
+def test_bad_discord_shards_are_refused(env):
+    with pytest.raises(ConfigError, match="DISCORD_SHARD"):
+        Settings.from_env(env)
+
+
+def test_the_sign_in_key_sits_beside_sqlite_or_where_sora_admin_key_file_says():
+    from bot.admin_links import key_path
+
+    assert key_path(Settings.from_env({"SORA_DB": "/srv/sora.db"})) == Path("/srv/sora.db.admin-key")
+    shared = Settings.from_env({"SORA_DB": "postgresql://bot@db/sora",
+                                "SORA_ADMIN_KEY_FILE": "/etc/sora/admin-key"})
+    assert key_path(shared) == Path("/etc/sora/admin-key")

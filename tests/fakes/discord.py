@@ -6,6 +6,7 @@ receive interactions and reactions, and send, edit and upload messages.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import datetime as dt
 import itertools
 import json
@@ -315,11 +316,14 @@ class FakeDiscord(LoopbackServer):
         return [text for text in out if text]
 
     async def wait_for(self, check: Callable[[], Any], timeout: float = 15.0) -> Any:
-        """Poll until `check()` is truthy; return its value."""
+        """Poll until `check()` (or the coroutine it returns: the store is async) is truthy;
+        return its value."""
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
         while True:
             value = check()
+            if inspect.isawaitable(value):
+                value = await value
             if value:
                 return value
             if loop.time() > end:

@@ -6,6 +6,8 @@ slack_bolt's AsyncSocketModeHandler: form, query or JSON arguments in, `{"ok": .
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import itertools
 import json
 import uuid
@@ -140,10 +142,17 @@ class FakeSlack(LoopbackServer):
         return next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
-        """Wait until `predicate()` is true; it is re-checked after every recorded call."""
+        """Wait until `predicate()` (or the coroutine it returns: the store is async) is true;
+        it is re-checked after every recorded call, and every 50 ms for the store's sake."""
+        async def holds() -> bool:
+            value = predicate()
+            return bool(await value if inspect.isawaitable(value) else value)
+
         async def check() -> None:
             async with self._changed:
-                await self._changed.wait_for(predicate)
+                while not await holds():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
         await asyncio.wait_for(check(), timeout)
 
     async def send_envelope(self, kind: str, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:

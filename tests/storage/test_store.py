@@ -1,133 +1,264 @@
-"""The ledger under concurrency: processes race to reserve, and the budget holds to the cent."""
+"""The ledger under concurrency, on both backends: processes race to reserve, and the budget
+holds to the cent; leases give each job one owner; migrations run once."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import multiprocessing
 import sqlite3
 import time
 from pathlib import Path
 
-from sqlite_utils import Database
+import pytest
 
 from bot.budgets import Budgets
-from bot.errors import QuotaExceeded
+from bot.errors import AlreadyStarted, DuplicateRequest, QuotaExceeded
 from bot.settings import Settings
 from storage import migrations
+from storage.backends import open_database, redacted
 from storage.store import Store, now_iso
 
 COST = 320_000  # a 4 s sora-2 video
 
 
-def _job(n: int, worker: int) -> dict:
+def _job(n: int, worker: int, **extra: object) -> dict:
     return {"id": f"job_{worker}_{n}", "platform": "cli", "team": "t", "user": "u",
             "prompt": "p", "status": "reserved", "cost_micros": COST,
-            "created_at": now_iso(), "origin": {}}
+            "created_at": now_iso(), "origin": {}, **extra}
 
 
-def _racer(db: str, worker: int, tries: int, start: multiprocessing.Barrier, results) -> None:
-    budgets = Budgets(Settings(user_daily_usd=5.0), Store(db))
-    start.wait()
+async def _race(db: str, worker: int, tries: int, daily: float) -> int:
+    store = await Store.open(db)
+    budgets = Budgets(Settings(user_daily_usd=daily), store)
     won = 0
-    for n in range(tries):
-        try:
-            budgets.reserve(_job(n, worker), dt.datetime.now(dt.UTC))
-            won += 1
-        except QuotaExceeded:
-            pass
-    results.put(won)
+    try:
+        for n in range(tries):
+            try:
+                await budgets.reserve(_job(n, worker), dt.datetime.now(dt.UTC))
+                won += 1
+            except QuotaExceeded:
+                pass
+    finally:
+        await store.aclose()
+    return won
 
 
-def test_twenty_concurrent_reservations_in_four_processes_never_overspend(tmp_path: Path):
-    db = str(tmp_path / "race.db")
-    Store(db).close()  # migrate once up front, like the app's first start
+def _racer(db: str, worker: int, tries: int, daily: float, start, results) -> None:
+    start.wait()
+    results.put(asyncio.run(_race(db, worker, tries, daily)))
+
+
+def _race_processes(db: str, processes: int, tries: int, daily: float) -> int:
     ctx = multiprocessing.get_context("fork")
-    start, results = ctx.Barrier(4), ctx.Queue()
-    workers = [ctx.Process(target=_racer, args=(db, w, 5, start, results)) for w in range(4)]
+    start, results = ctx.Barrier(processes), ctx.Queue()
+    workers = [ctx.Process(target=_racer, args=(db, w, tries, daily, start, results))
+               for w in range(processes)]
     for w in workers:
         w.start()
+    won = sum(results.get(timeout=60) for _ in workers)
     for w in workers:
         w.join(30)
-    won = sum(results.get(timeout=5) for _ in workers)
-    store = Store(db)
-    [total] = store.totals()
+    return won
+
+
+async def _totals(db: str) -> list[dict]:
+    store = await Store.open(db)
+    try:
+        return await store.totals()
+    finally:
+        await store.aclose()
+
+
+def test_twelve_processes_racing_a_two_dollar_cap_pass_exactly_six_jobs(db_target: str):
+    asyncio.run(_totals(db_target))  # migrate once up front, like the app's first start
+    won = _race_processes(db_target, 12, 2, 2.0)
+    [total] = asyncio.run(_totals(db_target))
+    assert won == 6  # 6 x $0.32 = $1.92; a 7th would pass $2.00
+    assert total["reserved_micros"] == 6 * COST <= 2_000_000
+    assert total["jobs"] == 6
+
+
+def test_twenty_reservations_in_four_processes_never_overspend(db_target: str):
+    won = _race_processes(db_target, 4, 5, 5.0)  # they migrate together, too
+    [total] = asyncio.run(_totals(db_target))
     assert won == 15  # 15 x $0.32 = $4.80; a 16th would pass $5.00
-    assert total["reserved_micros"] == 15 * COST <= 5_000_000
-    assert total["jobs"] == 15
+    assert total["reserved_micros"] == 15 * COST
 
 
-def test_settling_twice_charges_once(tmp_path: Path):
-    store = Store(tmp_path / "s.db")
-    budgets = Budgets(Settings(), store)
-    budgets.reserve(_job(1, 1), dt.datetime.now(dt.UTC))
-    assert store.settle("job_1_1", "spent", status="delivered") is True
-    assert store.settle("job_1_1", "released", status="failed") is False
-    assert store.ledger_state("job_1_1") == "spent"
-    assert store.get_job("job_1_1")["status"] == "delivered"  # changed only with its ledger row
+@pytest.fixture
+async def store(db_target: str):
+    opened = await Store.open(db_target)
+    yield opened
+    await opened.aclose()
 
 
-def test_budgets_reset_with_the_utc_day(tmp_path: Path):
-    store = Store(tmp_path / "s.db")
+async def test_settling_twice_charges_once(store: Store):
+    await Budgets(Settings(), store).reserve(_job(1, 1), dt.datetime.now(dt.UTC))
+    assert await store.settle("job_1_1", "spent", status="delivered") is True
+    assert await store.settle("job_1_1", "released", status="failed") is False
+    assert await store.ledger_state("job_1_1") == "spent"
+    assert (await store.get_job("job_1_1"))["status"] == "delivered"  # changed only with its ledger row
+
+
+async def test_concurrent_settlements_charge_once(store: Store):
+    await Budgets(Settings(), store).reserve(_job(1, 1), dt.datetime.now(dt.UTC))
+    outcomes = await asyncio.gather(*(store.settle("job_1_1", state, status=state)
+                                      for state in ["spent", "released"] * 5))
+    assert outcomes.count(True) == 1
+    assert (await store.totals())[0]["jobs"] == 1
+
+
+async def test_budgets_reset_with_the_utc_day(store: Store):
     budgets = Budgets(Settings(user_daily_usd=0.50), store)
     yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    job = {**_job(1, 1), "created_at": now_iso(yesterday)}
-    budgets.reserve(job, yesterday)
-    assert budgets.status("t", "u").left_today == 500_000
-    assert budgets.status("t", "u", yesterday).left_today == 500_000 - COST
+    await budgets.reserve({**_job(1, 1), "created_at": now_iso(yesterday)}, yesterday)
+    assert (await budgets.status("t", "u")).left_today == 500_000
+    assert (await budgets.status("t", "u", yesterday)).left_today == 500_000 - COST
 
+
+async def test_unique_keys_map_to_the_same_outcomes(store: Store):
+    budgets = Budgets(Settings(user_daily_usd=None), store)
+    now = dt.datetime.now(dt.UTC)
+    await budgets.reserve(_job(1, 0, request_key="trigger-1", source="c/1"), now)
+    with pytest.raises(DuplicateRequest):  # Slack retried the same trigger
+        await budgets.reserve(_job(2, 0, request_key="trigger-1"), now)
+    with pytest.raises(AlreadyStarted):    # a second reaction on the same message
+        await budgets.reserve(_job(3, 0, source="c/1"), now)
+    assert await store.has_live_source("t", "u", "c/1")
+    await store.settle("job_0_1", "released", status="failed")
+    await budgets.reserve(_job(4, 0, source="c/1"), now)  # a failed job leaves the index
+    assert [t["jobs"] for t in await store.totals()] == [2]
+
+
+async def test_quotas_upsert_only_the_caps_given(store: Store):
+    await store.set_quota("t", "u", daily_micros=1, monthly_micros=2)
+    await store.set_quota("t", "u", daily_micros=5)
+    await store.set_quota("t", "", monthly_micros=9)
+    assert [(q["user"], q["daily_micros"], q["monthly_micros"]) for q in await store.quotas("t")] == [
+        ("", None, 9), ("u", 5, 2)]
+    assert await store.clear_quota("t", "u") and not await store.clear_quota("t", "u")
+
+
+async def test_a_moved_reservation_changes_amount_and_job_together_or_not_at_all(store: Store):
+    budgets = Budgets(Settings(user_daily_usd=1.0), store)
+    now = dt.datetime.now(dt.UTC)
+    await budgets.reserve({**_job(1, 0), "model": "sora-2"}, now)            # $0.32
+    await budgets.reserve({**_job(2, 0), "model": "sora-2"}, now)            # $0.32
+    await budgets.move("job_0_1", COST, 600_000, now, model="backup")        # 0.60 + 0.32 <= 1.00
+    assert (await store.get_job("job_0_1"))["model"] == "backup"
+    assert (await store.get_job("job_0_1"))["cost_micros"] == 600_000
+    with pytest.raises(QuotaExceeded) as refused:
+        await budgets.move("job_0_2", COST, 500_000, now, model="backup")    # 0.60 + 0.50 > 1.00
+    assert "costs $0.50 but your daily budget has $0.40 left of $1.00" in refused.value.user_message
+    assert (await store.get_job("job_0_2"))["model"] == "sora-2"
+    assert [t["reserved_micros"] for t in await store.totals()] == [920_000]
+    await budgets.move("job_0_1", 600_000, 100_000, now, model="cheap")      # a drop always fits
+    assert (await store.totals())[0]["reserved_micros"] == 420_000
+    await store.settle("job_0_1", "released", status="failed")
+    assert (await store.move_reservation("job_0_1", 1, "", "", lambda *_: True))[0] == "settled"
+
+
+async def test_a_live_lease_holds_and_a_lapsed_one_is_taken_once(store: Store):
+    await Budgets(Settings(), store).reserve(_job(1, 0, owner="a", lease_until=time.time() + 60),
+                                             dt.datetime.now(dt.UTC))
+    now = time.time()
+    assert not await store.take("job_0_1", "b", now, now + 5)      # a's lease holds
+    assert await store.renew("a", now + 60, ["job_0_1"]) == set()
+    later = now + 120                                              # a died; its lease ran out
+    won = await asyncio.gather(*(store.take("job_0_1", f"p{n}", later, later + 5) for n in range(8)))
+    assert won.count(True) == 1
+    assert await store.renew("a", later, ["job_0_1"]) == {"job_0_1"}  # a learns it lost the job
+    await store.settle("job_0_1", "spent", status="delivered")
+    assert not await store.take("job_0_1", "c", later + 100, later + 105)  # finished: nobody's
+
+
+async def test_migrations_run_once_when_processes_start_together(db_target: str):
+    stores = await asyncio.gather(*(Store.open(db_target) for _ in range(4)))
+    await stores[0].set_quota("t", "u", daily_micros=1)
+    for s in stores:
+        assert len(await s.quotas()) == 1
+        await s.aclose()
+
+
+async def test_m003_keeps_the_requested_model_of_jobs_stored_before_it(db_target: str):
+    db = await open_database(db_target)
+    await migrations.migrate(db, upto=2)
+    async with db.connection() as tx:
+        await tx.execute("INSERT INTO jobs (id, platform, team, \"user\", prompt, status, created_at, "
+                         "model) VALUES ('job_0_1', 'cli', 't', 'u', 'p', 'reserved', ?, 'sora-2-pro')",
+                         [now_iso()])
+    await db.aclose()
+    store = await Store.open(db_target)
+    assert (await store.get_job("job_0_1"))["requested_model"] == "sora-2-pro"
+    await store.aclose()
+
+
+def test_a_database_url_is_named_without_its_password():
+    assert redacted("postgresql://bot:s3cret@db.internal:5432/sora") == "postgresql://bot:***@db.internal:5432/sora"
+    assert redacted("data/sora.db") == "data/sora.db"
+
+
+async def test_an_unreachable_server_is_named_without_its_password(unused_tcp_port: int):
+    url = f"postgresql://bot:s3cret-pw@127.0.0.1:{unused_tcp_port}/sora?connect_timeout=1"
+    with pytest.raises(ConnectionError) as failed:
+        await Store.open(url)
+    assert "s3cret-pw" not in str(failed.value) and "bot:***@127.0.0.1" in str(failed.value)
+
+
+async def test_on_postgresql_a_reservation_waits_only_for_its_own_team(db_target: str):
+    if not db_target.startswith("postgresql://"):
+        pytest.skip("SQLite's write lock covers the whole file, by design")
+    import psycopg
+
+    store = await Store.open(db_target)
+    budgets = Budgets(Settings(), store)
+    now = dt.datetime.now(dt.UTC)
+    async with await psycopg.AsyncConnection.connect(db_target) as other:
+        # Another host is mid-reservation for team "a": it holds a's lock.
+        await other.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["a"])
+        await asyncio.wait_for(budgets.reserve(_job(1, 0, team="b"), now), 5)  # b does not wait
+        waiting = asyncio.create_task(budgets.reserve(_job(2, 0, team="a"), now))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # a waits for a
+        await other.rollback()
+        await asyncio.wait_for(waiting, 5)
+    assert sorted(t["team"] for t in await store.totals()) == ["a", "b"]
+    await store.aclose()
+
+
+# -- SQLite only: the file's own lock ------------------------------------------------------------
 
 def _hold_lock(db: str, locked, seconds: float) -> None:
-    store = Store(db)
-    store.db.execute("BEGIN IMMEDIATE")
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
     locked.set()
     time.sleep(seconds)
-    store.db.execute("COMMIT")
+    conn.execute("COMMIT")
 
 
-def test_a_second_process_waits_for_the_lock_instead_of_failing(tmp_path: Path):
+async def test_a_second_process_waits_for_the_sqlite_lock_without_stalling_the_loop(tmp_path: Path):
     db = str(tmp_path / "s.db")
-    store = Store(db, busy_timeout=5)
+    store = await Store.open(db, busy_timeout=5)
     ctx = multiprocessing.get_context("fork")
     locked = ctx.Event()
     holder = ctx.Process(target=_hold_lock, args=(db, locked, 0.5))
     holder.start()
-    assert locked.wait(10)
+    assert await asyncio.to_thread(locked.wait, 10)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
     started = time.monotonic()
-    store.set_quota("t", "u", daily_micros=1, monthly_micros=2)  # "database is locked" without a busy timeout
+    await store.set_quota("t", "u", daily_micros=1, monthly_micros=2)  # waits, does not fail
     waited = time.monotonic() - started
-    holder.join(10)
+    ticker.cancel()
+    await asyncio.to_thread(holder.join, 10)
     assert waited >= 0.2
-    assert store.quotas()[0]["daily_micros"] == 1
-
-
-def test_a_moved_reservation_changes_amount_and_job_together_or_not_at_all(tmp_path: Path):
-    store = Store(tmp_path / "move.db")
-    budgets = Budgets(Settings(user_daily_usd=1.0), store)
-    now = dt.datetime.now(dt.UTC)
-    budgets.reserve({**_job(1, 0), "model": "sora-2"}, now)            # $0.32
-    budgets.reserve({**_job(2, 0), "model": "sora-2"}, now)            # $0.32
-    budgets.move("job_0_1", COST, 600_000, now, model="backup")        # 0.60 + 0.32 <= 1.00
-    assert store.get_job("job_0_1")["model"] == "backup"
-    assert store.get_job("job_0_1")["cost_micros"] == 600_000
-    try:
-        budgets.move("job_0_2", COST, 500_000, now, model="backup")    # 0.60 + 0.50 > 1.00
-        raise AssertionError("the rise should not fit")
-    except QuotaExceeded as refused:
-        assert "costs $0.50 but your daily budget has $0.40 left of $1.00" in refused.user_message
-    assert store.get_job("job_0_2")["model"] == "sora-2"
-    assert [t["reserved_micros"] for t in store.totals()] == [920_000]
-    budgets.move("job_0_1", 600_000, 100_000, now, model="cheap")      # a drop always fits
-    assert store.totals()[0]["reserved_micros"] == 420_000
-    store.settle("job_0_1", "released", status="failed")
-    assert store.move_reservation("job_0_1", 1, "", "", lambda *_: True)[0] == "settled"
-
-
-def test_m003_keeps_the_requested_model_of_jobs_stored_before_it(tmp_path: Path):
-    path = tmp_path / "old.db"
-    db = Database(sqlite3.connect(str(path), isolation_level=None))
-    for number, step in enumerate(migrations.MIGRATIONS[:2], start=1):
-        step(db)
-        db.execute(f"PRAGMA user_version = {number}")
-    db["jobs"].insert({**_job(1, 0), "model": "sora-2-pro", "origin": "{}"})
-    db.close()
-    store = Store(path)
-    assert store.get_job("job_0_1")["requested_model"] == "sora-2-pro"
+    assert ticks >= 10  # the event loop kept running while the store waited
+    assert (await store.quotas())[0]["daily_micros"] == 1
+    await store.aclose()

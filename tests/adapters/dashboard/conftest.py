@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from adapters.dashboard import build_app
+from bot.admin_links import key_path
 from bot.models import Job, Requester, VideoRequest
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
@@ -89,8 +90,11 @@ async def console(console_settings: Settings, stand_in: StandIn, tmp_path: Path)
     s = console_settings
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_", "SLACK_", "DISCORD_"))}
     env.update({"APIMASTER_API_KEY": TEST_KEY, "APIMASTER_BASE_URL": stand_in.base_url,
-                "SORA_DB": str(s.db_path), "SORA_MEDIA_DIR": str(s.media_dir), "PORT": str(s.port),
-                "SORA_USER_DAILY_USD": "none", "PUBLIC_BASE_URL": ""})
+                "SORA_DB": str(s.database), "SORA_MEDIA_DIR": str(s.media_dir), "PORT": str(s.port),
+                "SORA_USER_DAILY_USD": "none", "PUBLIC_BASE_URL": "",
+                # The CLI's links open the runtime's dashboard: one key (with PostgreSQL
+                # there is no SQLite file for it to sit beside).
+                "SORA_ADMIN_KEY_FILE": str(key_path(s))})
     cwd = tmp_path / "cwd"  # no .env from the repository
     cwd.mkdir()
     async with open_runtime(s) as rt, aiohttp.ClientSession() as http:

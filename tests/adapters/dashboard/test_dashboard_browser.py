@@ -57,19 +57,20 @@ async def _history(console: Console) -> None:
         made.append(await console.make_job(user, prompt, name=name, model=model, duration=seconds))
     await console.make_job("carol", "The other team's secret launch video", team="other", name="Carol")
     today = dt.datetime.now(dt.UTC)
-    db = console.rt.store.db
     for job, days_ago in zip(made[:3], (2, 1, 1)):  # keep them in this month
         if today.day - days_ago < 1:
             continue
         when = iso(today - dt.timedelta(days=days_ago))
-        db.execute("UPDATE jobs SET created_at = ?, updated_at = ? WHERE id = ?", [when, when, job.id])
-        db.execute("UPDATE ledger SET created_at = ? WHERE job_id = ?", [when, job.id])
+        async with console.rt.store.db.transaction() as tx:
+            await tx.execute("UPDATE jobs SET created_at = ?, updated_at = ? WHERE id = ?",
+                             [when, when, job.id])
+            await tx.execute("UPDATE ledger SET created_at = ? WHERE job_id = ?", [when, job.id])
 
 
 async def test_overview_library_and_budgets_in_a_real_browser(console: Console, browser: Any) -> None:
     await _history(console)
     assert console.cli("quota", "set", "--team", "local", "--daily", "4", "--monthly", "40").returncode == 0
-    month = console.rt.store.spend_by_user("local", iso(dt.datetime.now(dt.UTC).replace(
+    month = await console.rt.store.spend_by_user("local", iso(dt.datetime.now(dt.UTC).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0)))
     link = console.link("local")
     context = await browser.new_context(viewport={"width": 1280, "height": 900})

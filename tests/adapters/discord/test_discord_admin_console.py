@@ -47,13 +47,13 @@ async def test_alerts_reach_the_admin_channel_once(bot, fake: FakeDiscord, stand
         await fake.wait_for(lambda: fake.replies(token))
         first = await fake.slash("sora", {"prompt": "a fox", "duration": 4}, user_id=42)  # 80%
         await fake.wait_for(lambda: _alerts(fake))
-        await rt.engine.wait(rt.engine.jobs()[0].id)
+        await rt.engine.wait((await rt.engine.jobs())[0].id)
         for _ in range(2):  # refused twice: "used up" is said once
             refused = await fake.slash("sora", {"prompt": "a fox", "duration": 4}, user_id=42)
             await fake.wait_for(lambda: fake.replies(refused))
         await fake.wait_for(lambda: len(_alerts(fake)) >= 2)
         await rt.budgets.alerts.drain()
-        audit = rt.budgets.audit_log(str(fake.GUILD_ID))
+        audit = await rt.budgets.audit_log(str(fake.GUILD_ID))
     posts = _alerts(fake)
     assert len(posts) == 2, posts
     assert "<@42>'s daily budget is at 80% ($0.32 of $0.40)" in posts[0]
@@ -67,10 +67,10 @@ async def test_alerts_reach_the_admin_channel_once(bot, fake: FakeDiscord, stand
 async def test_an_alert_channel_of_another_server_gets_nothing(bot, fake: FakeDiscord, stand_in,
                                                                caplog) -> None:
     async with bot(alert_channel_discord="4444") as rt:  # not a channel of this server
-        rt.budgets.set(str(fake.GUILD_ID), "42", daily=0.40, by="1", via="discord")
+        await rt.budgets.set(str(fake.GUILD_ID), "42", daily=0.40, by="1", via="discord")
         token = await fake.slash("sora", {"prompt": "a fox", "duration": 4}, user_id=42)  # 80%
         await fake.wait_for(lambda: fake.replies(token))
-        await rt.engine.wait(rt.engine.jobs()[0].id)
+        await rt.engine.wait((await rt.engine.jobs())[0].id)
         await rt.budgets.alerts.drain()
     assert fake.find("POST", r"/channels/4444/messages") == [] and _alerts(fake) == []
     assert "not a channel of that server" in caplog.text

@@ -10,7 +10,7 @@ async def test_non_admin_cannot_change_budgets(bot, fake: FakeDiscord) -> None:
     async with bot() as rt:
         token = await fake.slash("sora-quota", {"daily": 100.0}, subcommand="set", user_id=42)
         await fake.wait_for(lambda: fake.callbacks(token))
-        assert rt.budgets.quotas(str(fake.GUILD_ID)) == []
+        assert (await rt.budgets.quotas(str(fake.GUILD_ID))) == []
     assert "Manage Server" in fake.replies(token)[0]
     assert fake.callbacks(token)[0].json["data"]["flags"] & 64
     # the command is hidden from members by default too
@@ -27,8 +27,8 @@ async def test_budget_refusal_charges_nothing(bot, fake: FakeDiscord, stand_in) 
 
         token = await fake.slash("sora", {"prompt": "a dragon", "duration": 8}, user_id=42)
         await fake.wait_for(lambda: len(fake.replies(token)) == 1)
-        assert rt.engine.jobs() == []
-        assert rt.store.totals() == []
+        assert (await rt.engine.jobs()) == []
+        assert (await rt.store.totals()) == []
 
         usage = await fake.slash("sora-usage", user_id=42)
         await fake.wait_for(lambda: fake.replies(usage))
@@ -44,7 +44,7 @@ async def test_invalid_combination_is_refused_at_once(bot, fake: FakeDiscord, st
     async with bot() as rt:
         token = await fake.slash("sora", {"prompt": "a city", "resolution": "1080p"})
         await fake.wait_for(lambda: fake.callbacks(token))
-        assert rt.engine.jobs() == []
+        assert (await rt.engine.jobs()) == []
     callback = fake.callbacks(token)[0].json
     assert callback["type"] == 4 and callback["data"]["flags"] & 64  # answered, not deferred
     assert "needs sora-2-pro" in callback["data"]["content"]
@@ -55,12 +55,14 @@ async def test_an_admin_settles_a_held_job(bot, fake: FakeDiscord, stand_in) -> 
     stand_in.state.fail("submit", "drop")
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a lost heron"}, user_id=42)
-        [job] = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "unknown"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "unknown"]
+        [job] = await fake.wait_for(_check)
         member = await fake.slash("sora-quota", {"job": job.id, "action": "charge"},
                                   subcommand="settle", user_id=42)
         admin = await fake.slash("sora-quota", {"job": job.id, "action": "charge"},
                                  subcommand="settle", user_id=1, permissions=ADMIN)
         await fake.wait_for(lambda: fake.replies(member) and fake.replies(admin))
-        assert rt.store.ledger_state(job.id) == "spent"
+        assert (await rt.store.ledger_state(job.id)) == "spent"
     assert "Manage Server" in fake.replies(member)[0]
     assert fake.replies(admin)[0] == f"{job.id}: Charged by an admin: the service made it."

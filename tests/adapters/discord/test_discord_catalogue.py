@@ -19,7 +19,7 @@ async def test_choices_and_jobs_follow_the_catalogue(bot, fake: FakeDiscord, sta
         token = await fake.slash("sora", {"prompt": "a fox", "model": "kling-v3", "duration": 10,
                                           "resolution": "1080p"})
         await fake.wait_for(fake.uploads)
-        [job] = rt.engine.jobs()
+        [job] = await rt.engine.jobs()
 
     def choices(token: str) -> list[dict]:
         [call] = fake.callbacks(token)

@@ -18,7 +18,9 @@ async def test_sora_with_image_option_and_jobs_listing(bot, fake: FakeDiscord, s
         await fake.slash("sora", {"prompt": "the dog runs", "image": image["id"],
                                   "model": "sora-2-pro", "resolution": "1080p"}, attachments=[image])
         await fake.wait_for(fake.uploads)
-        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "delivered"]
+        job = await fake.wait_for(_check)
         listing = await fake.slash("sora-jobs")
         await fake.wait_for(lambda: fake.replies(listing))
     submit = stand_in.state.submits()[0]
@@ -36,10 +38,10 @@ async def test_admin_shows_and_clears_budgets(bot, fake: FakeDiscord) -> None:
             token = await fake.slash("sora-quota", options, subcommand=name, **admin)
             await fake.wait_for(lambda: fake.replies(token))
             if name == "set":
-                assert rt.budgets.quotas(team)[0]["daily_micros"] == 20_000_000
+                assert (await rt.budgets.quotas(team))[0]["daily_micros"] == 20_000_000
             if name == "show":
                 assert "The whole server: $20.00/day, $300.00/month" in fake.replies(token)[0]
-        assert rt.budgets.quotas(team) == []
+        assert (await rt.budgets.quotas(team)) == []
     assert "cleared" in fake.replies(token)[0]
 
 
@@ -47,5 +49,5 @@ async def test_missing_channel_permissions_are_named(bot, fake: FakeDiscord, sta
     async with bot() as rt:
         token = await fake.slash("sora", {"prompt": "a fox"}, app_permissions=1 << 10)  # view only
         await fake.wait_for(lambda: fake.replies(token))
-        assert rt.engine.jobs() == []
+        assert (await rt.engine.jobs()) == []
     assert "Attach Files, Send Messages" in fake.replies(token)[0]

@@ -12,10 +12,15 @@ ADMIN = 1 << 5  # Manage Server
 
 async def _first_result(fake: FakeDiscord, rt, prompt: str = "a fox", **options) -> tuple:
     await fake.slash("sora", {"prompt": prompt, **options}, user_id=42)
-    await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
-    job = rt.engine.jobs()[0]
+    await fake.wait_for(lambda: _jobs(rt, lambda j: j.status == "delivered"))
+    job = (await rt.engine.jobs())[0]
     message = fake.messages[int(job.origin["result_id"])]
     return job, message
+
+
+async def _jobs(rt, where=lambda j: True) -> list:
+    """The jobs that satisfy `where` (the store is async: a check for wait_for)."""
+    return [j for j in await rt.engine.jobs() if where(j)]
 
 
 def _ids(message: dict) -> list[str]:
@@ -35,10 +40,10 @@ async def test_edit_through_the_form_runs_the_edited_prompt_charged_to_the_press
         assert fields["prompt"] == "a fox in the snow" and fields["duration"] == "8"
         submit = await fake.submit_modal(token, {"prompt": "a fox in the rain"}, user_id=99,
                                          user_name="dave")
-        second = await fake.wait_for(lambda: [j for j in rt.engine.jobs()
-                                              if j.id != first.id and j.status == "delivered"])
+        second = await fake.wait_for(lambda: _jobs(
+            rt, lambda j: j.id != first.id and j.status == "delivered"))
         second = second[0]
-        totals = {t["user"]: t["spent_micros"] for t in rt.store.totals()}
+        totals = {t["user"]: t["spent_micros"] for t in await rt.store.totals()}
     assert second.request.prompt == "a fox in the rain" and second.request.duration == 8
     assert second.requester.user == "99" and second.parent == first.id
     assert totals == {"42": 640_000, "99": 640_000}
@@ -53,8 +58,8 @@ async def test_continue_and_stitch_post_into_the_sequence_thread(bot, fake: Fake
         token = await fake.press(f"sora:continue:{first.id}", result)
         assert (await fake.modal(token))["title"] == "Continue from the last frame"
         await fake.submit_modal(token, {"prompt": "the boat reaches the sea"})
-        second = (await fake.wait_for(lambda: [j for j in rt.engine.jobs()
-                                               if j.id != first.id and j.status == "delivered"]))[0]
+        second = (await fake.wait_for(lambda: _jobs(
+            rt, lambda j: j.id != first.id and j.status == "delivered")))[0]
         thread = int(first.origin["result_id"])  # a thread started from the first result
         assert thread in fake.threads
         assert second.origin["channel_id"] == thread and second.sequence == first.id
@@ -84,13 +89,13 @@ async def test_confirm_and_cancel_gate_the_reservation(bot, fake: FakeDiscord, s
         assert body["data"]["flags"] & 64 and "$0.64" in body["data"]["content"]
         ids = [c["custom_id"] for row in body["data"]["components"] for c in row["components"]]
         cancel = next(i for i in ids if ":cancel:" in i)
-        assert rt.engine.jobs() == [] and rt.store.totals() == []
+        assert await rt.engine.jobs() == [] and await rt.store.totals() == []
         message = fake.message(body["data"]["content"], fake.bot_user, store=False, flags=64,
                                components=body["data"]["components"])
         await fake.press(cancel, message)
         await fake.wait_for(lambda: any("Cancelled" in ((c.json or {}).get("data") or {}).get("content", "")
                                         for c in fake.find("POST", r"/interactions/\d+/.+/callback")))
-        assert rt.engine.jobs() == [] and stand_in.state.submits() == []
+        assert await rt.engine.jobs() == [] and stand_in.state.submits() == []
 
         token = await fake.slash("sora", {"prompt": "an expensive fox", "duration": 8})
         body = (await fake.wait_for(lambda: fake.callbacks(token)))[0].json
@@ -100,16 +105,16 @@ async def test_confirm_and_cancel_gate_the_reservation(bot, fake: FakeDiscord, s
                                components=body["data"]["components"])
         other = await fake.press(confirm, message, user_id=99, user_name="dave")
         await fake.wait_for(lambda: fake.replies(other))
-        assert "Only the member who asked" in fake.replies(other)[0] and rt.engine.jobs() == []
+        assert "Only the member who asked" in fake.replies(other)[0] and await rt.engine.jobs() == []
         mine = await fake.press(confirm, message)
         await fake.wait_for(lambda: fake.replies(mine))
         assert "estimated cost $0.64" in fake.replies(mine)[-1]
-        job = rt.engine.jobs()[0]
-        assert job.requester.user == "42" and rt.store.ledger_state(job.id) in ("reserved", "spent")
+        job = (await rt.engine.jobs())[0]
+        assert job.requester.user == "42" and await rt.store.ledger_state(job.id) in ("reserved", "spent")
         again = await fake.press(confirm, message)
         await fake.wait_for(lambda: fake.replies(again))
         assert "expired or was already answered" in fake.replies(again)[0]
-        await fake.wait_for(lambda: rt.engine.job(job.id).status == "delivered")
+        assert (await rt.engine.wait(job.id)).status == "delivered"
     assert len(stand_in.state.submits()) == 1
 
 
@@ -140,12 +145,12 @@ async def test_show_reposts_a_stored_video_and_says_when_it_was_pruned(bot, fake
         await fake.wait_for(lambda: fake.replies(token))
         assert fake.replies(token)[-1] == f"Posted {job.id} again."
         assert len(fake.uploads()) == 2 and f"{job.id}.mp4" == fake.uploads()[-1].files[0][0]
-        assert library.prune(rt.store, rt.settings) == [job.id]
+        assert await library.prune(rt.store, rt.settings) == [job.id]
         gone = await fake.slash("sora-show", {"job": job.id})
         await fake.wait_for(lambda: fake.replies(gone))
         missing = await fake.slash("sora-show", {"job": "job_000000000000"})
         await fake.wait_for(lambda: fake.replies(missing))
-        assert rt.store.ledger_state(job.id) == "spent"
+        assert await rt.store.ledger_state(job.id) == "spent"
     assert "was deleted on" in fake.replies(gone)[-1] and "SORA_KEEP_VIDEOS_DAYS" in fake.replies(gone)[-1]
     assert "no job job_000000000000" in fake.replies(missing)[-1]
     assert len(fake.uploads()) == 2
@@ -182,12 +187,13 @@ async def test_remix_and_extend_use_the_providers_own_endpoints(bot, fake: FakeD
         assert [c["custom_id"] for row in form["components"]
                 for c in (row.get("components") or [row.get("component")])] == ["prompt"]
         await fake.submit_modal(token, {"prompt": "a fox, in watercolour"}, user_id=99)
-        remixed = (await fake.wait_for(lambda: [j for j in rt.engine.jobs()
-                                                if j.parent == first.id and j.status == "delivered"]))[0]
+        remixed = (await fake.wait_for(lambda: _jobs(
+            rt, lambda j: j.parent == first.id and j.status == "delivered")))[0]
         token = await fake.press(f"sora:extend:{first.id}", result)
         await fake.submit_modal(token, {"prompt": "the fox runs on", "duration": "8"})
-        extended = (await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.parent == first.id
-                                                 and j.request.extend_of and j.status == "delivered"]))[0]
+        extended = (await fake.wait_for(lambda: _jobs(rt, lambda j: j.parent == first.id
+                                                      and j.request.extend_of
+                                                      and j.status == "delivered")))[0]
     posts = [r for r in stand_in.state.requests if r.method == "POST"]
     assert posts[1].path.endswith(f"/videos/{first.task_id}/remix")
     assert posts[1].body == {"prompt": "a fox, in watercolour"}
@@ -204,6 +210,6 @@ async def test_an_expensive_reaction_points_to_the_menu_and_sends_nothing(bot, f
     async with bot(confirm_above_usd=0.1) as rt:  # a reaction job is $0.32
         await fake.react(target, "🎬", user_id=55, user_name="carol")
         reply = (await fake.wait_for(fake.channel_posts))[0]
-        assert rt.engine.jobs() == []
+        assert await rt.engine.jobs() == []
     assert "$0.32" in reply.content and "Animate with Sora" in reply.content
     assert stand_in.state.submits() == []

@@ -13,7 +13,9 @@ async def test_video_over_the_limit_is_shrunk_to_fit(bot, fake: FakeDiscord, sta
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=limit)
         upload = (await fake.wait_for(fake.uploads))[0]
-        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "delivered"]
+        job = await fake.wait_for(_check)
         assert job[0].origin["filesize_limit"] == limit
     name, data = upload.files[0]
     assert len(data) <= limit and data != stand_in_app.padded_sample(60_000)
@@ -31,13 +33,16 @@ async def test_shrinking_is_one_at_a_time_and_says_so(bot, fake: FakeDiscord, st
             await fake.wait_for(lambda: any("Waiting to shrink" in c.content for c in fake.edits()))
             assert fake.uploads() == []
         await fake.wait_for(fake.uploads)
-        assert [j.status for j in rt.engine.jobs()] == ["delivered"]
+        # The upload is seen before its job is settled (an async store write after it).
+        assert [(await rt.engine.wait(j.id)).status for j in await rt.engine.jobs()] == ["delivered"]
 
 
 async def test_video_that_cannot_fit_is_reported_not_dropped(bot, fake: FakeDiscord, stand_in) -> None:
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=500)
-        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "delivered"]
+        job = await fake.wait_for(_check)
     last = fake.edits()[-1].content
     assert "could not be shrunk" in last and f"{job[0].id}.mp4" in last
     assert fake.uploads() == []
@@ -48,9 +53,11 @@ async def test_failure_ends_the_status_message_and_charges_nothing(bot, fake: Fa
     stand_in.state.fail("submit", "402")
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a boat"})
-        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "failed"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "failed"]
+        job = await fake.wait_for(_check)
         await fake.wait_for(lambda: fake.edits() and fake.edits()[-1].content.splitlines()[-1].startswith("❌"))
-        assert rt.store.ledger_state(job[0].id) == "released"
+        assert (await rt.store.ledger_state(job[0].id)) == "released"
     assert "out of credit" in fake.edits()[-1].content
     assert fake.uploads() == []
 
@@ -59,11 +66,11 @@ async def test_reroll_button_starts_a_new_job_for_whoever_presses(bot, fake: Fak
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a fox", "duration": 8}, user_id=42)
         await fake.wait_for(fake.uploads)
-        first = rt.engine.jobs()[0]
+        first = (await rt.engine.jobs())[0]
         result = fake.messages_by_content("your video is ready")[0]
         token = await fake.press(f"sora:reroll:{first.id}", result, user_id=99, user_name="dave")
         await fake.wait_for(lambda: len(fake.uploads()) == 2)
-        second = next(j for j in rt.engine.jobs() if j.id != first.id)
+        second = next(j for j in (await rt.engine.jobs()) if j.id != first.id)
     assert second.requester.user == "99" and second.request == first.request
     assert "estimated cost $0.64" in fake.replies(token)[0]
     assert len(stand_in.state.submits()) == 2
@@ -73,15 +80,19 @@ async def test_restart_mid_job_delivers_once(bot, fake: FakeDiscord, stand_in) -
     stand_in.state.job_seconds = 1.5
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a lighthouse in a storm"})
-        job = (await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "submitted"]))[0]
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "submitted"]
+        job = (await fake.wait_for(_check))[0]
     status_id = job.origin["status_ref"]
     assert fake.uploads() == []
 
     async with bot() as rt:  # same database, new process state
         await fake.wait_for(fake.uploads)
-        await fake.wait_for(lambda: rt.engine.job(job.id).status == "delivered")
+        async def _check():
+            return (await rt.engine.job(job.id)).status == "delivered"
+        await fake.wait_for(_check)
         await asyncio.sleep(0.2)
-        assert rt.store.ledger_state(job.id) == "spent"
+        assert (await rt.store.ledger_state(job.id)) == "spent"
     assert len(stand_in.state.submits()) == 1 and len(fake.uploads()) == 1
     assert fake.edits(status_id)[-1].content.splitlines()[-1].startswith("✅ Done")
     assert len([c for c in fake.channel_posts() if not c.files]) == 1  # the same status message
@@ -101,10 +112,14 @@ async def test_a_deleted_status_message_is_posted_again(bot, fake: FakeDiscord, 
     stand_in.state.job_seconds = 1.0
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a kite"})
-        first = await fake.wait_for(lambda: rt.engine.jobs() and rt.engine.jobs()[0].origin.get("status_ref"))
+        async def _check():
+            return (await rt.engine.jobs()) and (await rt.engine.jobs())[0].origin.get("status_ref")
+        first = await fake.wait_for(_check)
         fake.messages.pop(int(first))  # a moderator deletes it mid-job
         await fake.wait_for(fake.uploads)
-        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "delivered"]
+        job = await fake.wait_for(_check)
     statuses = [c for c in fake.channel_posts() if not c.files]
     assert len(statuses) == 2
     second = job[0].origin["status_ref"]
@@ -116,7 +131,9 @@ async def test_upstream_text_cannot_mention_or_format(bot, fake: FakeDiscord, st
     stand_in.state.fail("submit", "400-mention")
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a boat"})
-        await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "failed"])
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "failed"]
+        await fake.wait_for(_check)
         await fake.wait_for(lambda: fake.edits() and "❌" in fake.edits()[-1].content)
     last = fake.edits()[-1]
     assert "@everyone" not in last.content and "@\u200beveryone" in last.content
@@ -130,7 +147,10 @@ async def test_a_lost_upload_answer_posts_the_video_once(bot, fake: FakeDiscord,
     fake.lose_upload_answers = 1
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a heron"})
-        [job] = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+        async def delivered() -> list:
+            return [j for j in await rt.engine.jobs() if j.status == "delivered"]
+
+        [job] = await fake.wait_for(delivered)
     [upload] = fake.uploads()
     assert upload.json["nonce"] == job.id and upload.json["enforce_nonce"] is True
     assert fake.find("GET", rf"/channels/{fake.CHANNEL_ID}/messages$")  # it looked
@@ -144,11 +164,20 @@ async def test_a_restart_after_posting_does_not_post_again(bot, fake: FakeDiscor
     finds the video in the channel and only finishes the bookkeeping."""
     async with bot() as rt:
         await fake.slash("sora", {"prompt": "a crane"})
-        [job] = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
+
+        async def delivered() -> list:
+            return [j for j in await rt.engine.jobs() if j.status == "delivered"]
+
+        [job] = await fake.wait_for(delivered)
         # Roll the record back to "posted, not yet recorded" as a kill -9 would leave it.
-        rt.store.update_job(job.id, status="downloaded")
-        rt.store.db.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
+        await rt.store.update_job(job.id, status="downloaded")
+        async with rt.store.db.connection() as tx:
+            await tx.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
     async with bot() as rt:
-        done = await fake.wait_for(lambda: rt.engine.job(job.id).status == "delivered" and rt.engine.job(job.id))
-        assert rt.store.ledger_state(job.id) == "spent"
+        async def redelivered():
+            found = await rt.engine.job(job.id)
+            return found if found is not None and found.status == "delivered" else None
+
+        done = await fake.wait_for(redelivered)
+        assert await rt.store.ledger_state(job.id) == "spent"
     assert len(fake.uploads()) == 1 and done.origin["deliveries"] == 2

@@ -15,7 +15,7 @@ async def test_context_menu_animates_the_message_image(bot, fake: FakeDiscord, s
     async with bot() as rt:
         token = await fake.message_command("Animate with Sora", target, user_id=42)
         await fake.wait_for(fake.uploads)
-        job = rt.engine.jobs()[0]
+        job = (await rt.engine.jobs())[0]
 
     submit = stand_in.state.submits()[0]
     assert submit["image_urls"] == [target["attachments"][0]["url"]]
@@ -32,7 +32,7 @@ async def test_reaction_animates_the_image_replying_to_it(bot, fake: FakeDiscord
         await fake.react(target, "🎬", user_id=55, user_name="carol")  # removed and added again
         await fake.wait_for(lambda: len(fake.find("GET", rf"/channels/\d+/messages/{target['id']}")) == 2)
         await asyncio.sleep(0.1)
-        [job] = rt.engine.jobs()  # one video, paid once
+        [job] = await rt.engine.jobs()  # one video, paid once
 
     submit = stand_in.state.submits()[0]
     assert submit["image_urls"] == [target["attachments"][0]["url"]]
@@ -73,6 +73,7 @@ async def test_three_quick_reactions_start_one_job(bot, fake: FakeDiscord, stand
         await asyncio.gather(*(fake.react(target, "🎬", user_id=55) for _ in range(3)))
         await fake.wait_for(fake.uploads)
         await asyncio.sleep(0.2)
-        [job] = rt.engine.jobs()
-        assert rt.store.ledger_state(job.id) == "spent"
+        [job] = await rt.engine.jobs()
+        await rt.engine.wait(job.id)  # settled after its upload (an async store write)
+        assert await rt.store.ledger_state(job.id) == "spent"
     assert len(stand_in.state.submits()) == 1 and len(fake.uploads()) == 1

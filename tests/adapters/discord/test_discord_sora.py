@@ -9,8 +9,10 @@ async def test_sora_defers_shows_progress_and_uploads_the_mp4(bot, fake: FakeDis
     async with bot() as rt:
         token = await fake.slash("sora", {"prompt": "a cat surfing a wave", "duration": 8})
         upload = (await fake.wait_for(fake.uploads))[0]
-        job = await fake.wait_for(lambda: [j for j in rt.engine.jobs() if j.status == "delivered"])
-        assert rt.store.ledger_state(job[0].id) == "spent"
+        async def _check():
+            return [j for j in (await rt.engine.jobs()) if j.status == "delivered"]
+        job = await fake.wait_for(_check)
+        assert (await rt.store.ledger_state(job[0].id)) == "spent"
 
     callback = fake.callbacks(token)[0].json
     assert callback["type"] == 5 and callback["data"]["flags"] & 64  # deferred, ephemeral

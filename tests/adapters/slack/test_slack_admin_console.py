@@ -58,7 +58,7 @@ async def test_alerts_reach_the_admin_channel_once(admin_bot: Bot, stand_in) -> 
     await bot.command("quota set --team --daily 0.40", user="UBOSS")
     await bot.command("a fox --duration 4", user="UANN")  # $0.32 of the team's $0.40: 80%
     await bot.replies(2)
-    await bot.rt.engine.wait(bot.rt.engine.jobs(team=TEAM_ID)[0].id)
+    await bot.rt.engine.wait((await bot.rt.engine.jobs(team=TEAM_ID))[0].id)
     await bot.command("another fox --duration 4", user="UANN")  # refused: used up
     await bot.command("a third fox --duration 4", user="UANN")  # refused again: no new alert
     await bot.replies(4)
@@ -67,6 +67,6 @@ async def test_alerts_reach_the_admin_channel_once(admin_bot: Bot, stand_in) -> 
     assert len(posts) == 2, posts
     assert "The team's daily budget is at 80% ($0.32 of $0.40)" in posts[0]
     assert "The team's daily budget has $0.08 left of $0.40: a $0.32 video was refused" in posts[1]
-    [change] = bot.rt.budgets.audit_log(TEAM_ID)
+    [change] = await bot.rt.budgets.audit_log(TEAM_ID)
     assert (change["actor"], change["front_end"], change["user"], change["new_daily_micros"]) == (
         "UBOSS", "slack", "", 400_000)

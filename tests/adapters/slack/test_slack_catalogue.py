@@ -17,7 +17,7 @@ async def test_flags_form_and_help_follow_the_catalogue(slack_settings, fake_sla
         await bot.command("")  # the form
         await bot.command("a fox --model kling-v3 --resolution 1080p --aspect 1:1")
         replies = await bot.replies(2)
-        [job] = bot.rt.engine.jobs()
+        [job] = await bot.rt.engine.jobs()
         job = await bot.rt.engine.wait(job.id)
     assert "kling-v3: 5, 10 or 15 s; 720p $0.07/s, 1080p $0.11/s" in replies[0]
     [view] = [c.args["view"] for c in fake_slack.calls_to("views.open")]

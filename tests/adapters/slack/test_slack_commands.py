@@ -6,13 +6,14 @@ import logging
 import time
 
 from adapters.stand_in import sample_mp4
-from tests.adapters.slack.conftest import CHANNEL, Bot, command_payload
+from tests.adapters.conftest import free_port
+from tests.adapters.slack.conftest import CHANNEL, Bot, command_payload, running
 from tests.conftest import TEST_KEY
 from tests.fakes.slack import TEAM_ID
 
 
 async def _job_id(bot: Bot, prompt: str | None = None) -> str:
-    jobs = [j for j in bot.rt.engine.jobs(team=TEAM_ID) if prompt in (None, j.request.prompt)]
+    jobs = [j for j in (await bot.rt.engine.jobs(team=TEAM_ID)) if prompt in (None, j.request.prompt)]
     assert len(jobs) == 1
     return jobs[0].id
 
@@ -27,7 +28,7 @@ async def test_sora_posts_progress_then_uploads_the_mp4(bot: Bot, stand_in) -> N
     job = await bot.rt.engine.wait(await _job_id(bot))
     assert job.status == "delivered" and job.error is None
     assert job.requester.user == "UANN" and job.requester.team == TEAM_ID
-    assert bot.rt.store.ledger_state(job.id) == "spent"
+    assert (await bot.rt.store.ledger_state(job.id)) == "spent"
     assert stand_in.state.submits()[0]["prompt"] == "a red fox running through snow"
 
     posts = bot.fake.calls_to("chat.postMessage")
@@ -54,14 +55,14 @@ async def test_bad_flags_are_ephemeral_and_nothing_is_stored(bot: Bot, stand_in)
     assert "Unknown option --fast" in replies[0] and "--pro" in replies[0]
     assert "needs sora-2-pro" in replies[1]
     assert bot.fake.responses[0]["response_type"] == "ephemeral"
-    assert bot.rt.engine.jobs(team=TEAM_ID) == [] and stand_in.state.submits() == []
+    assert (await bot.rt.engine.jobs(team=TEAM_ID)) == [] and stand_in.state.submits() == []
 
 
 async def test_failed_job_ends_the_progress_message_and_charges_nothing(bot: Bot, stand_in) -> None:
     stand_in.state.fail("submit", "400")
     await bot.command("a cat")
     job = await bot.rt.engine.wait(await _job_id(bot))
-    assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await bot.rt.store.ledger_state(job.id)) == "released"
     status = bot.fake.message(CHANNEL, job.origin["status_ref"])
     assert status is not None and status["text"].splitlines()[-1].startswith("❌ ")
     assert "Nothing was charged" in status["text"] and "Traceback" not in status["text"]
@@ -82,8 +83,9 @@ async def test_upstream_text_is_scrubbed_and_escaped(bot: Bot, stand_in, caplog)
     shown = bot.fake.message(CHANNEL, echoed.origin["status_ref"])["text"]
     assert "Bearer ***" in shown and TEST_KEY not in shown
     assert TEST_KEY not in (echoed.error or "") and "***" in (echoed.error or "")
-    row = bot.rt.store.db.execute("SELECT * FROM jobs WHERE id = ?", [echoed.id]).fetchone()
-    assert all(TEST_KEY not in str(v) for v in row)
+    async with bot.rt.store.db.connection() as tx:
+        row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", [echoed.id])
+    assert row is not None and all(TEST_KEY not in str(v) for v in row.values())
     assert TEST_KEY not in caplog.text
 
     shown = bot.fake.message(CHANNEL, mentioned.origin["status_ref"])["text"]
@@ -98,7 +100,7 @@ async def test_a_refused_upload_is_shown_and_recorded(bot: Bot) -> None:
     status = bot.fake.message(CHANNEL, job.origin["status_ref"])
     assert "Slack refused the upload (not_in_channel)" in status["text"]
     assert (job.status, job.error) == ("delivered", "Slack refused the upload (not_in_channel).")
-    assert bot.rt.store.ledger_state(job.id) == "spent"  # made and paid for upstream
+    assert (await bot.rt.store.ledger_state(job.id)) == "spent"  # made and paid for upstream
 
 
 async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
@@ -106,7 +108,7 @@ async def test_bad_or_stale_signature_gets_401(bot: Bot) -> None:
     assert (await bot.command("a cat", timestamp=int(time.time()) - 600)).status == 401
     async with bot.http.post(f"{bot.url}/slack/events", data=b"command=/sora&text=x") as resp:
         assert resp.status == 401
-    assert bot.fake.responses == [] and bot.rt.engine.jobs() == []
+    assert bot.fake.responses == [] and (await bot.rt.engine.jobs()) == []
 
 
 async def test_one_server_holds_slack_health_and_the_dashboard(bot: Bot) -> None:
@@ -137,13 +139,13 @@ async def test_non_admin_cannot_change_budgets(bot: Bot) -> None:
     await bot.command("quota show", user="UANN")
     refused = await bot.replies(2)
     assert all("Only workspace admins" in r for r in refused)
-    assert bot.rt.budgets.quotas(TEAM_ID) == []
+    assert (await bot.rt.budgets.quotas(TEAM_ID)) == []
 
     await bot.command("quota set <@UANN|ann> --daily 1.5", user="UBOSS")
     await bot.command("quota set --team --monthly 40", user="UBOSS")
     replies = await bot.replies(4)
     assert "$1.50/day" in replies[2] and "$40.00/month" in replies[3]
-    quotas = {q["user"]: q for q in bot.rt.budgets.quotas(TEAM_ID)}
+    quotas = {q["user"]: q for q in (await bot.rt.budgets.quotas(TEAM_ID))}
     assert quotas["UANN"]["daily_micros"] == 1_500_000 and quotas[""]["monthly_micros"] == 40_000_000
     # The new cap applies: a $0.32 video... fits, then usage says what is left.
     await bot.command("usage", user="UANN")
@@ -162,9 +164,9 @@ async def test_channel_without_the_bot_is_explained_and_nothing_is_sent(bot: Bot
     await bot.command("a cat")
     replies = await bot.replies(2)
     assert any("/invite" in r and "Nothing was charged" in r for r in replies)
-    [job] = bot.rt.engine.jobs(team=TEAM_ID)
+    [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     job = await bot.rt.engine.wait(job.id)
-    assert job.status == "failed" and bot.rt.store.ledger_state(job.id) == "released"
+    assert job.status == "failed" and (await bot.rt.store.ledger_state(job.id)) == "released"
     assert stand_in.state.submits() == []
     await bot.command("jobs")
     listing = (await bot.replies(3))[2]
@@ -184,8 +186,10 @@ async def test_secrets_never_reach_logs_or_messages(bot: Bot, stand_in, caplog) 
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
     await bot.event(reaction("UANN", CHANNEL, ts))
-    await bot.fake.wait_for(lambda: len(bot.rt.engine.jobs()) == 2)
-    for job in bot.rt.engine.jobs():
+    async def _check():
+        return len((await bot.rt.engine.jobs())) == 2
+    await bot.fake.wait_for(_check)
+    for job in await bot.rt.engine.jobs():
         await bot.rt.engine.wait(job.id)
     shown = repr([c.args for c in bot.fake.calls]) + repr(bot.fake.messages)
     for secret in (BOT_TOKEN, SECRET, TEST_KEY):
@@ -217,8 +221,26 @@ async def test_a_lost_submit_is_held_shown_and_settled_by_an_admin(bot: Bot, sta
     assert "Held: $0.32 for 1 video(s)" in replies[1]
     assert "Only workspace admins" in replies[2]
     assert replies[3] == f"{job.id}: Released by an admin: the service did not make it."
-    assert bot.rt.store.ledger_state(job.id) == "released"
+    assert (await bot.rt.store.ledger_state(job.id)) == "released"
     assert len(stand_in.state.submits()) == 1
+
+
+async def test_a_retry_reaching_another_replica_starts_nothing_new(slack_settings, fake_slack, stand_in) -> None:
+    """Two replicas behind a load balancer, each with its own store on the one database:
+    Slack's retry of a command lands on the other replica, which starts and charges nothing."""
+    other_port = free_port()
+    other = slack_settings.with_(port=other_port, public_base_url=f"http://127.0.0.1:{other_port}")
+    async with running(slack_settings, fake_slack) as first, running(other, fake_slack) as second:
+        body = command_payload(first.fake, "a fox seen twice")
+        assert (await first.replay(body)).status == 200
+        await first.replies(1)  # Slack retries seconds later, when no answer came in time
+        assert (await second.replay(body)).status == 200  # the same trigger_id, elsewhere
+        replies = await first.replies(2)
+        assert "estimated cost $0.32" in replies[0]
+        assert replies[1] == "That request was already received; nothing new was started or charged."
+        job = await first.rt.engine.wait(await _job_id(first))
+        assert job.status == "delivered" and len(stand_in.state.submits()) == 1
+        assert [t["jobs"] for t in await second.rt.store.totals()] == [1]
 
 
 async def test_an_upload_that_fails_on_the_network_is_retried_once_posted(bot: Bot) -> None:
@@ -233,30 +255,27 @@ async def test_an_upload_that_fails_on_the_network_is_retried_once_posted(bot: B
 
 
 async def test_a_restart_after_posting_does_not_post_again(slack_settings, fake_slack) -> None:
-    from tests.adapters.slack.conftest import running
-
     async with running(slack_settings, fake_slack) as bot:
         await bot.command("a crane")
         job = await bot.rt.engine.wait(await _job_id(bot))
-        bot.rt.store.update_job(job.id, status="downloaded")  # as a kill -9 after posting leaves it
-        bot.rt.store.db.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
+        await bot.rt.store.update_job(job.id, status="downloaded")  # as a kill -9 after posting leaves it
+        async with bot.rt.store.db.connection() as tx:
+            await tx.execute("UPDATE ledger SET state = 'reserved', settled_at = NULL")
     async with running(slack_settings, fake_slack) as bot:  # resumes the job as it starts
         assert (await bot.rt.engine.wait(job.id)).status == "delivered"
-        assert bot.rt.store.ledger_state(job.id) == "spent"
+        assert await bot.rt.store.ledger_state(job.id) == "spent"
     assert len(fake_slack.calls_to("files.completeUploadExternal")) == 1
 
 
 async def test_uploads_stream_from_disk_a_few_at_a_time(slack_settings, fake_slack, stand_in) -> None:
     """Eight videos finish together and Slack takes its time with each: at most four
     uploads are in flight, each streamed whole from its file."""
-    from tests.adapters.slack.conftest import running
-
     fake_slack.upload_seconds = 0.3
     stand_in.state.video_bytes = 3_000_000
     async with running(slack_settings.with_(max_jobs_per_user=8), fake_slack) as bot:
         for n in range(8):
             await bot.command(f"clip {n}")
-        jobs = [await bot.rt.engine.wait(j.id) for j in bot.rt.engine.jobs(team=TEAM_ID)]
+        jobs = [await bot.rt.engine.wait(j.id) for j in await bot.rt.engine.jobs(team=TEAM_ID)]
     assert [j.status for j in jobs] == ["delivered"] * 8
     assert fake_slack.most_uploads_at_once == 4
     assert sorted(len(data) for data in fake_slack.uploads.values()) == [3_000_000] * 8

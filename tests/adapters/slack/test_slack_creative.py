@@ -3,6 +3,7 @@ the first result's thread, stitch, confirm before an expensive job, delete, re-p
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import struct
 from typing import Any
@@ -45,18 +46,25 @@ def opened_view(bot: Bot, n: int = -1) -> dict[str, Any]:
     return raw if isinstance(raw, dict) else json.loads(raw)
 
 
+async def _holds(check: Any) -> bool:
+    value = check()
+    return bool(await value if inspect.isawaitable(value) else value)
+
+
 async def until(check: Any, timeout: float = 10.0) -> None:
     """Poll: the fake's own wait_for wakes only on calls, and the store changes without one."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
-    while not check():
+    while not await _holds(check):
         assert loop.time() < end, "timed out"
         await asyncio.sleep(0.02)
 
 
 async def delivered(bot: Bot, count: int) -> list:
-    await until(lambda: len([j for j in bot.rt.engine.jobs() if j.status == "delivered"]) >= count)
-    return sorted(bot.rt.engine.jobs(), key=lambda j: j.created_at)
+    async def enough() -> bool:
+        return len([j for j in await bot.rt.engine.jobs() if j.status == "delivered"]) >= count
+    await until(enough)
+    return sorted(await bot.rt.engine.jobs(), key=lambda j: j.created_at)
 
 
 async def first_result(bot: Bot, text: str = "a fox") -> Any:
@@ -86,7 +94,7 @@ async def test_edit_through_the_modal_charges_whoever_submits(bot: Bot, stand_in
     assert second.request.prompt == "a fox in the rain" and second.request.duration == 8
     assert second.requester.user == "UBOB" and second.parent == first.id
     assert stand_in.state.submits()[-1]["prompt"] == "a fox in the rain"
-    spent = {t["user"]: t["spent_micros"] for t in bot.rt.store.totals()}
+    spent = {t["user"]: t["spent_micros"] for t in await bot.rt.store.totals()}
     assert spent == {"UANN": 640_000, "UBOB": 640_000}
     assert f"edited from `{first.id}`" in bot.fake.message(CHANNEL, second.origin["status_ref"])["text"]
 
@@ -135,14 +143,14 @@ async def test_confirm_and_cancel_gate_the_reservation(slack_settings, fake_slac
     async with running(slack_settings.with_(confirm_above_usd=0.5), fake_slack) as bot:
         await bot.command("an expensive fox --duration 8")
         [offer] = await bot.replies(1)
-        assert "$0.64" in offer and bot.rt.engine.jobs() == [] and bot.rt.store.totals() == []
+        assert "$0.64" in offer and await bot.rt.engine.jobs() == [] and await bot.rt.store.totals() == []
         buttons = bot.fake.responses[0]["blocks"][1]["elements"]
         offer_id = buttons[0]["value"]
         assert [b["action_id"] for b in buttons] == ["sora_confirm", "sora_cancel"]
         await bot.interaction(press(bot, "sora_cancel", offer_id, "UANN"))
         await bot.replies(2)
         assert "Cancelled" in bot.fake.responses[-1]["text"] and bot.fake.responses[-1]["replace_original"]
-        assert bot.rt.engine.jobs() == [] and stand_in.state.submits() == []
+        assert await bot.rt.engine.jobs() == [] and stand_in.state.submits() == []
 
         await bot.command("an expensive fox --duration 8")
         await bot.replies(3)
@@ -150,11 +158,11 @@ async def test_confirm_and_cancel_gate_the_reservation(slack_settings, fake_slac
         await bot.interaction(press(bot, "sora_confirm", offer_id, "UBOB"))
         await bot.replies(4)
         assert "Only the member who asked" in bot.fake.responses[-1]["text"]
-        assert bot.rt.engine.jobs() == []
+        assert await bot.rt.engine.jobs() == []
         await bot.interaction(press(bot, "sora_confirm", offer_id, "UANN"))
         await bot.replies(5)
         assert "estimated cost $0.64" in bot.fake.responses[-1]["text"]
-        [job] = bot.rt.engine.jobs()
+        [job] = await bot.rt.engine.jobs()
         assert job.requester.user == "UANN"
         await bot.interaction(press(bot, "sora_confirm", offer_id, "UANN"))
         await bot.replies(6)

@@ -59,7 +59,7 @@ async def test_modal_submission_starts_the_job(slack_settings, fake_slack, stand
         status, _ = await _submit(bot, submission("a paper boat", "sora-2-pro", "8", "1080p", "9:16"))
         assert status == 200
         await bot.fake.wait_for(lambda: bot.fake.calls_to("files.completeUploadExternal"))
-        [job] = bot.rt.engine.jobs(team=TEAM_ID)
+        [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     [submit] = stand_in.state.submits()
     assert submit["prompt"] == "a paper boat"
     assert (job.request.model, job.request.duration, job.request.resolution, job.request.aspect) == (
@@ -73,4 +73,4 @@ async def test_modal_invalid_combination_shows_field_error(bot: Bot, stand_in) -
     assert status == 200
     body = json.loads(text)
     assert body["response_action"] == "errors" and "sora-2-pro" in body["errors"]["resolution"]
-    assert bot.rt.engine.jobs() == [] and stand_in.state.submits() == []
+    assert (await bot.rt.engine.jobs()) == [] and stand_in.state.submits() == []

@@ -23,8 +23,10 @@ async def test_reaction_serves_the_image_and_sends_its_link(bot: Bot, stand_in) 
     ts = bot.fake.add_message(CHANNEL, "UANN", "look at my cat", [bot.fake.file_object(f)])
     resp = await bot.event(reaction("UBOSS", CHANNEL, ts))
     assert resp.status == 200
-    await bot.fake.wait_for(lambda: bot.rt.engine.jobs(team=TEAM_ID))
-    [job] = bot.rt.engine.jobs(team=TEAM_ID)
+    async def _check():
+        return await bot.rt.engine.jobs(team=TEAM_ID)
+    await bot.fake.wait_for(_check)
+    [job] = await bot.rt.engine.jobs(team=TEAM_ID)
     job = await bot.rt.engine.wait(job.id)
     assert job.status == "delivered" and job.requester.user == "UBOSS"  # the reactor pays
     assert (job.request.model, job.request.duration) == ("sora-2", 4)
@@ -63,7 +65,7 @@ async def test_missing_files_read_scope_says_so(bot: Bot, stand_in) -> None:
     await bot.fake.wait_for(lambda: bot.fake.calls_to("chat.postEphemeral"))
     [note] = _ephemerals(bot)
     assert note["text"] == SCOPE_MESSAGE and "files:read" in note["text"]
-    assert bot.rt.engine.jobs() == [] and stand_in.state.submits() == []
+    assert (await bot.rt.engine.jobs()) == [] and stand_in.state.submits() == []
 
 
 async def test_other_emoji_and_duplicate_deliveries_are_ignored(bot: Bot, stand_in) -> None:
@@ -77,7 +79,7 @@ async def test_other_emoji_and_duplicate_deliveries_are_ignored(bot: Bot, stand_
     await bot.event(reaction("UANN", CHANNEL, ts), event_id="Ev3")  # removed and added again
     await bot.fake.wait_for(lambda: len(_ephemerals(bot)) == 2)
     assert _ephemerals(bot)[1]["text"] == ALREADY_STARTED
-    assert len(stand_in.state.submits()) == 1 and len(bot.rt.engine.jobs()) == 1
+    assert len(stand_in.state.submits()) == 1 and len((await bot.rt.engine.jobs())) == 1
 
 
 async def test_message_without_image_is_explained(bot: Bot) -> None:
@@ -111,14 +113,14 @@ async def test_without_public_base_url_says_what_to_set(slack_settings: Settings
 
 
 async def test_over_budget_reaction_is_refused_before_fetching(bot: Bot, stand_in) -> None:
-    bot.rt.budgets.set(TEAM_ID, "UANN", daily=0.10, by="UBOSS", via="slack")
+    await bot.rt.budgets.set(TEAM_ID, "UANN", daily=0.10, by="UBOSS", via="slack")
     f = bot.fake.add_file("cat.png", "image/png", PNG)
     ts = bot.fake.add_message(CHANNEL, "UANN", "cat", [bot.fake.file_object(f)])
     await bot.event(reaction("UANN", CHANNEL, ts))
     await bot.fake.wait_for(lambda: bot.fake.calls_to("chat.postEphemeral"))
     text = _ephemerals(bot)[0]["text"]
     assert "costs $0.32" in text and "$0.10" in text
-    assert bot.fake.calls_to("download") == [] and bot.rt.engine.jobs() == []
+    assert bot.fake.calls_to("download") == [] and (await bot.rt.engine.jobs()) == []
     assert stand_in.state.submits() == []
 
 
@@ -132,7 +134,7 @@ async def test_three_quick_reactions_start_one_job(bot: Bot, stand_in) -> None:
     await bot.fake.wait_for(lambda: len(_ephemerals(bot)) == 3)
     texts = sorted(e["text"] for e in _ephemerals(bot))
     assert texts.count(ALREADY_STARTED) == 2 and "estimated cost $0.32" in texts[0]
-    [job] = bot.rt.engine.jobs()
+    [job] = await bot.rt.engine.jobs()
     await bot.rt.engine.wait(job.id)
     assert len(stand_in.state.submits()) == 1
-    assert [t["reserved_micros"] + t["spent_micros"] for t in bot.rt.store.totals()] == [320_000]
+    assert [t["reserved_micros"] + t["spent_micros"] for t in (await bot.rt.store.totals())] == [320_000]

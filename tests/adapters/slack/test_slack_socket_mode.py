@@ -34,7 +34,7 @@ async def serving(settings: Settings) -> AsyncIterator[Runtime]:
 
 async def _until(predicate, timeout: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
+    while not await predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
 
@@ -45,7 +45,7 @@ async def test_slash_command_over_socket_mode(socket_settings: Settings, fake_sl
         ack = await fake_slack.send_envelope("slash_commands", command_payload(fake_slack, "a cat --pro"))
         assert "envelope_id" in ack
         await fake_slack.wait_for(lambda: fake_slack.calls_to("files.completeUploadExternal"))
-        [job] = rt.engine.jobs(team=TEAM_ID)
+        [job] = await rt.engine.jobs(team=TEAM_ID)
         assert job.request.model == "sora-2-pro"
         assert "estimated cost $0.96" in fake_slack.responses[0]["text"]
     assert fake_slack.calls_to("apps.connections.open")[0].token == APP_TOKEN
@@ -56,8 +56,10 @@ async def test_restart_mid_job_delivers_once(socket_settings: Settings, fake_sla
     stand_in.state.job_seconds = 1.0
     async with serving(socket_settings) as rt:
         await fake_slack.send_envelope("slash_commands", command_payload(fake_slack, "a slow sunrise"))
-        await _until(lambda: rt.engine.jobs() and rt.engine.jobs()[0].status == "submitted")
-        job_id = rt.engine.jobs()[0].id
+        async def _check():
+            return (await rt.engine.jobs()) and (await rt.engine.jobs())[0].status == "submitted"
+        await _until(_check)
+        job_id = (await rt.engine.jobs())[0].id
     # The process is gone mid-job: nothing uploaded yet.
     assert fake_slack.calls_to("files.completeUploadExternal") == []
     assert len(stand_in.state.submits()) == 1
@@ -65,7 +67,7 @@ async def test_restart_mid_job_delivers_once(socket_settings: Settings, fake_sla
     async with serving(socket_settings) as rt:
         await fake_slack.wait_for(lambda: fake_slack.calls_to("files.completeUploadExternal"))
         job = await rt.engine.wait(job_id)
-        assert job.status == "delivered" and rt.store.ledger_state(job_id) == "spent"
+        assert job.status == "delivered" and (await rt.store.ledger_state(job_id)) == "spent"
     assert len(stand_in.state.submits()) == 1
     assert len(fake_slack.calls_to("upload")) == 1
     assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the same progress message...

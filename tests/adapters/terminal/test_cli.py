@@ -72,7 +72,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
            if not k.startswith(("SORA_", "APIMASTER_", "DISCORD_", "SLACK_"))}
     env.update(PYTHONPATH=str(ROOT), SORA_DB=str(tmp_path / "sora.db"),
                SORA_MEDIA_DIR=str(tmp_path / "videos"), SORA_POLL_FIRST_DELAY="0.1",
-               SORA_POLL_INTERVAL="0.1", SORA_RETRY_BASE_DELAY="0.01", **extra)
+               SORA_POLL_INTERVAL="0.1", SORA_RETRY_BASE_DELAY="0.01")
+    env.update(extra)
     return env
 
 
@@ -126,40 +127,41 @@ def test_upstream_failures_exit_non_zero_with_the_reason(tmp_path, fake_api, kin
     assert json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)[0]["spent_usd"] == 0
 
 
-def test_killed_mid_job_then_resume_submits_once_and_delivers_once(tmp_path, fake_api):
+def test_killed_mid_job_then_resume_submits_once_and_delivers_once(tmp_path, fake_api, db_target):
     fake_api.set(job_seconds=3.0)
     env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url,
-               SORA_LEASE_SECONDS="1.5")
+               SORA_LEASE_SECONDS="1.5", SORA_DB=db_target)
     proc = subprocess.Popen([*SORA_BOT, "generate", "slow sunrise", "--out", "sunrise.mp4"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
-    while _status(tmp_path) != "submitted":
+    while _status(db_target) != "submitted":
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert not (tmp_path / "sunrise.mp4").exists()
     early = sora(tmp_path, "resume", env=env)  # the dead owner's claim still holds
-    assert "left alone" in early.stderr and _status(tmp_path) == "submitted"
+    assert "left alone" in early.stderr and _status(db_target) == "submitted"
     time.sleep(1.6)
     done = sora(tmp_path, "resume", env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "sunrise.mp4").read_bytes() == sample_mp4()
     assert fake_api.set()["tasks"] == 1  # one task ever created upstream
-    assert _status(tmp_path) == "delivered"
+    assert _status(db_target) == "delivered"
     again = sora(tmp_path, "resume", env=env)
     assert "No unfinished" in again.stderr
     usage = json.loads(sora(tmp_path, "usage", "--json", env=env).stdout)
     assert (usage[0]["spent_usd"], usage[0]["jobs"]) == (0.32, 1)
+    _no_sqlite_file_unless_asked(tmp_path, db_target)
 
 
-def test_resume_beside_a_live_owner_leaves_its_job(tmp_path, fake_api):
+def test_resume_beside_a_live_owner_leaves_its_job(tmp_path, fake_api, db_target):
     fake_api.set(job_seconds=2.5)
     env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url,
-               SORA_LEASE_SECONDS="1")
+               SORA_LEASE_SECONDS="1", SORA_DB=db_target)
     owner = subprocess.Popen([*SORA_BOT, "generate", "a live one", "--out", "live.mp4"],
                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_status(tmp_path, owner, "submitted")
+    _wait_for_status(db_target, owner, "submitted")
     time.sleep(1.2)  # past one lease: the owner must have renewed it to keep the job
     other = sora(tmp_path, "resume", env=env)
     assert other.returncode == 0 and "left alone" in other.stderr
@@ -167,17 +169,18 @@ def test_resume_beside_a_live_owner_leaves_its_job(tmp_path, fake_api):
     assert (tmp_path / "live.mp4").read_bytes() == sample_mp4()
     counts = fake_api.set()
     assert (counts["tasks"], counts["downloads"]) == (1, 1)
+    _no_sqlite_file_unless_asked(tmp_path, db_target)
 
 
-def test_two_resumes_after_a_crash_finish_each_job_once(tmp_path, fake_api):
+def test_two_resumes_after_a_crash_finish_each_job_once(tmp_path, fake_api, db_target):
     fake_api.set(job_seconds=2.0)
     env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url,
-               SORA_LEASE_SECONDS="1", SORA_USER_DAILY_USD="none")
+               SORA_LEASE_SECONDS="1", SORA_USER_DAILY_USD="none", SORA_DB=db_target)
     crashed = [subprocess.Popen([*SORA_BOT, "generate", f"clip {n}", "--out", f"clip{n}.mp4"],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                for n in range(3)]
     for proc in crashed:
-        _wait_for_status(tmp_path, proc, "submitted", count=3)
+        _wait_for_status(db_target, proc, "submitted", count=3)
     for proc in crashed:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -186,33 +189,46 @@ def test_two_resumes_after_a_crash_finish_each_job_once(tmp_path, fake_api):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     for proc in resumes:
         proc.wait(60)
-    with sqlite3.connect(tmp_path / "sora.db") as conn:
-        rows = conn.execute("SELECT j.status, l.state FROM jobs j JOIN ledger l ON l.job_id = j.id").fetchall()
+    rows = _query(db_target, "SELECT j.status, l.state FROM jobs j JOIN ledger l ON l.job_id = j.id")
     assert rows == [("delivered", "spent")] * 3
     counts = fake_api.set()
     assert (counts["tasks"], counts["downloads"]) == (3, 3)
     assert all((tmp_path / f"clip{n}.mp4").read_bytes() == sample_mp4() for n in range(3))
 
 
-def _wait_for_status(tmp_path: Path, proc: subprocess.Popen, status: str, count: int = 1) -> None:
+def _query(db: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read the database a process under test writes, whichever backend SORA_DB names."""
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), params).fetchall()]
+    with sqlite3.connect(db, timeout=5) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _wait_for_status(db: str, proc: subprocess.Popen, status: str, count: int = 1) -> None:
     deadline = time.monotonic() + 20
     while True:
-        with contextlib.suppress(sqlite3.OperationalError):
-            with sqlite3.connect(tmp_path / "sora.db", timeout=5) as conn:
-                n = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", [status]).fetchone()[0]
-            if n >= count:
+        with contextlib.suppress(Exception):  # not created yet, or locked for a moment
+            if _query(db, "SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0] >= count:
                 return
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
 
 
-def _status(tmp_path: Path) -> str | None:
+def _status(db: str) -> str | None:
     try:
-        with sqlite3.connect(tmp_path / "sora.db", timeout=5) as conn:
-            row = conn.execute("SELECT status FROM jobs").fetchone()
-    except sqlite3.OperationalError:
+        rows = _query(db, "SELECT status FROM jobs")
+    except Exception:  # not created yet, or locked for a moment
         return None
-    return row[0] if row else None
+    return rows[0][0] if rows else None
+
+
+def _no_sqlite_file_unless_asked(tmp_path: Path, db: str) -> None:
+    """With a PostgreSQL SORA_DB nothing writes a SQLite file, here or in data/."""
+    if db.startswith("postgresql://"):
+        assert not list(tmp_path.rglob("*.db")) and not (tmp_path / "data").exists()
 
 
 def test_quota_commands(tmp_path):
@@ -407,7 +423,7 @@ def test_no_key_job_killed_after_submitting_is_delivered_by_resume(tmp_path):
     proc = subprocess.Popen([*SORA_BOT, "generate", "a slow tide", "--out", "tide.mp4"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
-    while _status(tmp_path) != "submitted":
+    while _status(str(tmp_path / "sora.db")) != "submitted":
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -420,7 +436,7 @@ def test_no_key_job_killed_after_submitting_is_delivered_by_resume(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "404" not in done.stderr
     assert (tmp_path / "tide.mp4").read_bytes() == sample_mp4()
-    assert _status(tmp_path) == "delivered"
+    assert _status(str(tmp_path / "sora.db")) == "delivered"
     assert len(json.loads((tmp_path / "stand-in-tasks.json").read_text())) == 1  # not resubmitted
 
 
@@ -452,3 +468,14 @@ def test_generate_says_each_retry_while_the_api_is_unreachable(tmp_path):
     assert [line.split(",")[1].split(" in ")[0] for line in retries] == [" retry 1", " retry 2", " retry 3"]
     assert all(line.endswith(" s") for line in retries)
     assert lines[-1] == "error: The video service could not be reached."
+
+
+def test_an_unreachable_postgresql_is_one_line_without_its_password(tmp_path):
+    url = f"postgresql://bot:pw-never-shown@127.0.0.1:{_free_port()}/sora"
+    done = sora(tmp_path, "usage", env=_env(tmp_path, APIMASTER_API_KEY=KEY, SORA_DB=url))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: SORA_DB: Cannot connect to {url.replace('pw-never-shown', '***')}: ")
+    assert "refused" in line  # the reason, from libpq
+    assert "pw-never-shown" not in done.stdout + done.stderr
+    assert not list(tmp_path.rglob("*.db"))

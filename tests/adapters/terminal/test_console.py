@@ -19,13 +19,13 @@ async def test_commands_in_any_case_and_escapes_never_become_prompts(runtime):
     assert shown.count("Commands: help, usage, jobs, quit") == 3  # once at start, twice asked
     assert shown.count("control characters (an arrow key?), so nothing was sent") == 2
     assert "No jobs yet." in shown
-    assert runtime.engine.jobs() == [] and not runtime.store.totals()
+    assert (await runtime.engine.jobs()) == [] and not (await runtime.store.totals())
 
 
 async def test_one_line_the_slack_grammar_and_one_line_errors(runtime):
     shown = await _session(runtime, "a dog's day at the beach --pro --portrait\n"
                                     "a cat --flux\na cat --duration\n")
-    [job] = runtime.engine.jobs()
+    [job] = await runtime.engine.jobs()
     assert (job.request.prompt, job.request.model, job.request.aspect) == (
         "a dog's day at the beach", "sora-2-pro", "9:16")
     assert job.status == "delivered" and f"[{job.id}] done: " in shown
@@ -43,10 +43,10 @@ async def test_stored_control_characters_are_shown_escaped(runtime):
 
 
 async def test_an_expensive_line_waits_for_y(runtime):
-    runtime.budgets.set("local", default_user(), daily=50, by="admin", via="cli")
+    await runtime.budgets.set("local", default_user(), daily=50, by="admin", via="cli")
     pro = "a long pro shot --pro --resolution 1080p --duration 20\n"  # $11.20
     shown = await _session(runtime, pro + "n\n" + pro + "y\n")
     assert shown.count("This video costs $11.20, more than $2.00") == 2
     assert shown.count("Cancelled; nothing was sent.") == 1
-    [job] = runtime.engine.jobs()
+    [job] = await runtime.engine.jobs()
     assert job.cost_micros == 11_200_000 and job.request.duration == 20

@@ -125,6 +125,8 @@ def test_ctrl_c_is_tidy_and_gives_the_terminal_back(terminal, tmp_path):
     terminal.type("a slow sunrise\r")
     terminal.read_until("Started job_", after=start)
     start = len(terminal.seen)
+    terminal.read_until("sora> ", after=start)  # idle at the prompt again (the store is async now)
+    start = len(terminal.seen)
     terminal.type("\x03")  # Ctrl-C
     assert terminal.wait() == 130
     after = terminal.seen[start:]

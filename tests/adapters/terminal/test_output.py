@@ -31,9 +31,9 @@ async def test_jobs_and_usage_print_stored_text_escaped(runtime, capsys):
                                            Requester("cli", "te\x1bam", "an\x1b[8mn"), cli.TerminalEvents())
     await runtime.engine.wait(accepted.job.id)
     capsys.readouterr()
-    assert cli.jobs(runtime, argparse.Namespace(json=False, limit=5, action=None)) == 0
-    assert cli.usage(runtime, argparse.Namespace(json=False, team=None, user=None)) == 0
-    assert cli.jobs(runtime, argparse.Namespace(json=True, limit=5, action=None)) == 0
+    assert await cli.jobs(runtime, argparse.Namespace(json=False, limit=5, action=None)) == 0
+    assert await cli.usage(runtime, argparse.Namespace(json=False, team=None, user=None)) == 0
+    assert await cli.jobs(runtime, argparse.Namespace(json=True, limit=5, action=None)) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "fox\\x1b]0;owned\\x07" in out and "te\\x1bam/an\\x1b[8mn" in out

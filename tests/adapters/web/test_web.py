@@ -14,7 +14,7 @@ async def test_healthz_answers_while_the_store_does(runtime, aiohttp_client):
     client = await aiohttp_client(web.build_app(runtime))
     resp = await client.get("/healthz")
     assert resp.status == 200 and await resp.json() == {"ok": True}
-    runtime.store.close()
+    await runtime.store.aclose()
     resp = await client.get("/healthz")
     assert resp.status == 503 and await resp.json() == {"ok": False}
 
