@@ -126,18 +126,23 @@ class JobEngine:
                    if row["platform"] in wanted and row["id"] not in self._tasks)
 
     async def settle_unknown(self, job_id: str, charge: bool, team: str | None = None) -> Job:
-        """An admin's word on a job whose outcome is unknown: the service did make it
-        (`charge`), or did not (release the held cost). Only such jobs, and only once."""
+        """An admin's word on a job whose cost is held: a submit whose outcome is unknown, or
+        a video made but not fetched. `charge`: the service made it and billed it (spent);
+        else the held cost is freed. Only such jobs, and only once."""
         job = await self.job(job_id)
         if job is None or (team is not None and job.requester.team != team):
             raise InvalidRequest(f"There is no job {job_id} here.")
         if job.status not in ("unknown", "unfetched"):
             raise InvalidRequest(f"Job {job_id} is {job.status}; only a job whose outcome is "
                                  "unknown, or a video not fetched, can be released or charged.")
-        note = ("Charged by an admin: the service made it." if charge
-                else "Released by an admin: the service did not make it.")
+        if charge:
+            note = "Charged by an admin: the service made it."
+        elif job.status == "unknown":
+            note = "Released by an admin: the service did not make it."
+        else:  # unfetched: the video exists upstream, but the team will not pay for it here
+            note = "Released by an admin: the held cost is freed."
         await self.store.settle(job_id, "spent" if charge else "released",
-                          status="delivered" if charge else "failed", error=note)
+                                status="delivered" if charge else "failed", error=note)
         return await self.job(job_id) or job
 
     async def wait(self, job_id: str) -> Job:

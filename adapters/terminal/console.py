@@ -102,6 +102,9 @@ async def serve(rt: Runtime, stdin: TextIO | None = None, out: TextIO | None = N
     resumed = await rt.engine.resume([PLATFORM])
     if resumed:
         screen.say(f"Resuming {len(resumed)} unfinished job(s).")
+    if elsewhere := await rt.engine.running_elsewhere([PLATFORM]):
+        screen.say(f"{elsewhere} unfinished job(s) are held by another process (or one that "
+                   f"stopped within the last {rt.settings.lease_seconds:g} s) and left to it.")
     screen.say(help_text(rt.settings.catalogue))
     lines = terminal.lines() if terminal is not None else _piped_lines(stdin, out)
     pending: Offer | None = None  # an expensive request waiting for its "y"

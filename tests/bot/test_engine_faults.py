@@ -87,3 +87,13 @@ async def test_retry_after_of_an_hour_is_clamped(settings: Settings, stand_in) -
         accepted = await rt.engine.submit(VideoRequest("a fox"), ANN, RecordingEvents())
         assert (await rt.engine.wait(accepted.job.id)).status == "delivered"
     assert time.monotonic() - started < settings.hint_ceiling + 3
+
+
+async def test_an_admin_may_free_the_cost_of_a_video_never_fetched(settings: Settings, stand_in, tmp_path) -> None:
+    (tmp_path / "videos").write_text("a file where the media folder should be")
+    async with open_runtime(settings) as rt:
+        accepted = await rt.engine.submit(VideoRequest("a fox"), ANN, RecordingEvents())
+        assert (await rt.engine.wait(accepted.job.id)).status == "unfetched"
+        released = await rt.engine.settle_unknown(accepted.job.id, charge=False)
+        assert (released.status, released.error) == ("failed", "Released by an admin: the held cost is freed.")
+        assert await rt.store.ledger_state(accepted.job.id) == "released"

@@ -50,3 +50,18 @@ async def test_an_expensive_line_waits_for_y(runtime):
     assert shown.count("Cancelled; nothing was sent.") == 1
     [job] = await runtime.engine.jobs()
     assert job.cost_micros == 11_200_000 and job.request.duration == 20
+
+
+async def test_a_job_another_process_holds_is_left_to_it(runtime):
+    """A console started beside a live process (a second console, `resume`) leaves that
+    process's jobs alone, and says so."""
+    requester = Requester("console", "local", "ann")
+    accepted = await runtime.engine.submit(VideoRequest(prompt="a held fox"), requester,
+                                           console.ConsoleEvents(console.Screen(io.StringIO())))
+    await runtime.engine.wait(accepted.job.id)
+    async with runtime.store.db.connection() as tx:  # as another process's live job would be
+        await tx.execute("UPDATE jobs SET status = 'submitted', owner = 'elsewhere:1:x', "
+                         "lease_until = ? WHERE id = ?", [4e9, accepted.job.id])
+    shown = await _session(runtime, "quit\n")
+    assert "1 unfinished job(s) are held by another process" in shown
+    assert (await runtime.engine.job(accepted.job.id)).status == "submitted"  # untouched
