@@ -11,6 +11,7 @@ import pytest
 
 from bot import catalogue
 from bot.settings import Settings
+from tests.fakes.catalogues import KLING
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 
@@ -61,14 +62,6 @@ def slack_settings(settings: Settings, fake_slack: FakeSlack) -> Settings:
     )
 
 
-KLING = """
-[models."kling-v3"]
-durations = [5, 10, 15]
-aspects = ["16:9", "9:16", "1:1"]
-prices = { "720p" = 0.07, "1080p" = 0.11 }
-resolution_field = "mode"
-resolution_values = { "720p" = "std", "1080p" = "pro" }
-"""
 
 
 @pytest.fixture

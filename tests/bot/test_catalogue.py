@@ -11,17 +11,10 @@ from bot.grammar import options_help, parse_request
 from bot.models import VideoRequest
 from bot.settings import Settings
 from bot.validation import cost_micros, validate
+from tests.fakes.catalogues import KLING as KLING_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
-KLING = """
-[models."kling-v3"]
-durations = [5, 10, 15]
-aspects = ["16:9", "9:16", "1:1"]
-prices = { "720p" = 0.07, "1080p" = 0.11 }
-resolution_field = "mode"
-resolution_values = { "720p" = "std", "1080p" = "pro" }
-images = 0
-"""
+KLING = KLING_MODEL + "images = 0\n"
 
 
 def load(tmp_path: Path, text: str, **env: str) -> catalogue.Catalogue:

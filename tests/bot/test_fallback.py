@@ -14,25 +14,11 @@ from bot import catalogue
 from bot.models import Requester, VideoRequest
 from bot.runtime import Runtime, open_runtime
 from tests.conftest import TEST_KEY, StandIn
+from tests.fakes.catalogues import BACKUP
 from tests.fakes.recorder import RecordingEvents
 
 BACKUP_KEY = "bk-backup-SECRET-5e0c"
 ANN = Requester("cli", "team1", "ann")
-MODELS = """
-[providers.backup]
-dialect = "openai"
-base_url = "{backup}"
-api_key_env = "BACKUP_API_KEY"
-
-[models."sora-2-backup"]
-provider = "backup"
-upstream = "sora-2"
-durations = [4, 8, 12]
-prices = {{ "720p" = 0.10 }}
-
-[models."sora-2"]
-fallback = "sora-2-backup"
-"""
 
 
 @pytest.fixture
@@ -45,7 +31,7 @@ async def backup() -> AsyncIterator[StandIn]:
 @pytest.fixture
 async def rt(settings, tmp_path: Path, stand_in, backup) -> AsyncIterator[Runtime]:
     path = tmp_path / "models.toml"
-    path.write_text(MODELS.format(backup=backup.base_url))
+    path.write_text(BACKUP.format(backup=backup.base_url))
     models = catalogue.load(path, {"BACKUP_API_KEY": BACKUP_KEY})
     stand_in.state.catalogue = backup.state.catalogue = models
     stand_in.state.gone = ["sora-2"]

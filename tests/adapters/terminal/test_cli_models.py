@@ -13,24 +13,18 @@ from pathlib import Path
 import pytest
 
 from adapters.stand_in import key_fingerprint, sample_mp4
-from tests.adapters.terminal.test_cli import KEY, ROOT, SORA_BOT, FakeApi, _env, _free_port, sora
+from tests.adapters.terminal.test_cli import (
+    KEY,
+    ROOT,
+    SORA_BOT,
+    FakeApi,
+    _env,
+    _free_port,
+    sora,
+)
+from tests.fakes.catalogues import BACKUP
 
 BACKUP_KEY = "bk-cli-SECRET-7d21"
-FALLBACK = """
-[providers.backup]
-dialect = "openai"
-base_url = "{backup}"
-api_key_env = "BACKUP_API_KEY"
-
-[models."sora-2-backup"]
-provider = "backup"
-upstream = "sora-2"
-durations = [4, 8, 12]
-prices = {{ "720p" = 0.10 }}
-
-[models."sora-2"]
-fallback = "sora-2-backup"
-"""
 
 
 @contextlib.contextmanager
@@ -89,7 +83,7 @@ def two_providers(tmp_path: Path) -> Iterator[tuple[FakeApi, FakeApi, dict[str, 
     """APIMaster answering 404 model_not_found for sora-2, and an openai-dialect backup."""
     with contextlib.ExitStack() as stack:
         backup = stack.enter_context(fake_process(tmp_path, BACKUP_KEY))
-        (tmp_path / "models.toml").write_text(FALLBACK.format(backup=backup.base_url))
+        (tmp_path / "models.toml").write_text(BACKUP.format(backup=backup.base_url))
         files = {"SORA_MODELS_FILE": "models.toml", "BACKUP_API_KEY": BACKUP_KEY}
         main = stack.enter_context(fake_process(tmp_path, KEY, **files))
         main.set(gone=["sora-2"])  # the backup serves sora-2 as built in, in OpenAI's form
