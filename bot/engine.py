@@ -231,7 +231,8 @@ class JobEngine:
         async with self.slots.hold(key, ticket):
             fresh = job.status == "waiting"
             if fresh:
-                await self._update(job, status="submitting")  # before the POST: never sent twice
+                # Before the POST, and durable (it must survive a power loss): never sent twice.
+                await self._update(job, durable=True, status="submitting")
                 deadline = time.time() + self.settings.job_timeout
                 try:
                     job.task_id = await self._submit(job, deadline)
@@ -381,8 +382,8 @@ class JobEngine:
         except Exception:
             log.exception("Reporting the failure of job %s failed", job.id)
 
-    async def _update(self, job: Job, **fields: Any) -> None:
-        await self.store.update_job(job.id, **fields)
+    async def _update(self, job: Job, durable: bool = False, **fields: Any) -> None:
+        await self.store.update_job(job.id, durable=durable, **fields)
         for name, value in fields.items():
             if hasattr(job, name):
                 setattr(job, name, value)

@@ -59,8 +59,9 @@ class Database(Protocol):
     #: "sqlite" or "postgresql": which DDL types migrations use (storage/migrations.py).
     dialect: str
 
-    def connection(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
-    def transaction(self, lock: str | None = None) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def connection(self, durable: bool = False) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def transaction(self, lock: str | None = None,
+                    durable: bool = False) -> contextlib.AbstractAsyncContextManager[Tx]: ...
     async def schema_version(self, tx: Tx) -> int: ...
     async def set_schema_version(self, tx: Tx, version: int) -> None: ...
     async def aclose(self) -> None: ...
@@ -81,6 +82,10 @@ class _SqliteTx:
     async def fetchone(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+
+#: SQLite's `PRAGMA synchronous` levels: most commits, and those that must survive a power loss.
+RELAXED, DURABLE = "NORMAL", "FULL"
 
 
 class SqliteDatabase:
@@ -112,6 +117,12 @@ class SqliteDatabase:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         if self.path != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
+            # WAL with NORMAL: a commit is not fsynced until the next checkpoint, so a power
+            # loss may drop the last commits (never corrupt the file). Harmless for progress,
+            # message references and leases; the commits that must survive ask for FULL
+            # (`durable`): money reserved, moved or settled, and the mark that a submit may be
+            # in flight (lost, the job would be sent twice).
+            conn.execute(f"PRAGMA synchronous = {RELAXED}")
         return conn
 
     async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -123,14 +134,14 @@ class SqliteDatabase:
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[Tx]:
-        async with self._lock:
+    async def connection(self, durable: bool = False) -> AsyncIterator[Tx]:
+        async with self._lock, self._synchronous(durable):
             yield _SqliteTx(self)
 
     @contextlib.asynccontextmanager
-    async def transaction(self, lock: str | None = None) -> AsyncIterator[Tx]:
+    async def transaction(self, lock: str | None = None, durable: bool = False) -> AsyncIterator[Tx]:
         # `lock` is PostgreSQL's finer grain; here the file's write lock covers every team.
-        async with self._lock:
+        async with self._lock, self._synchronous(durable):
             tx = _SqliteTx(self)
             try:
                 await tx.execute("BEGIN IMMEDIATE")
@@ -141,6 +152,18 @@ class SqliteDatabase:
                 # cancelled either side of running): the connection must be left clean.
                 await asyncio.shield(self.call(_rollback))
                 raise
+
+    @contextlib.asynccontextmanager
+    async def _synchronous(self, durable: bool) -> AsyncIterator[None]:
+        """FULL for the commits made inside, when `durable` (see `_connect`)."""
+        if not durable or self.path == ":memory:":
+            yield
+            return
+        await self.call(lambda c: c.execute(f"PRAGMA synchronous = {DURABLE}"))
+        try:
+            yield
+        finally:
+            await asyncio.shield(self.call(lambda c: c.execute(f"PRAGMA synchronous = {RELAXED}")))
 
     async def schema_version(self, tx: Tx) -> int:
         row = await tx.fetchone("PRAGMA user_version")
@@ -221,12 +244,13 @@ class PostgresDatabase:
         return self
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[Tx]:
+    async def connection(self, durable: bool = False) -> AsyncIterator[Tx]:
+        # Every PostgreSQL commit is durable (synchronous_commit on): `durable` is SQLite's.
         async with self._pool.connection() as conn:
             yield _PgTx(conn)
 
     @contextlib.asynccontextmanager
-    async def transaction(self, lock: str | None = None) -> AsyncIterator[Tx]:
+    async def transaction(self, lock: str | None = None, durable: bool = False) -> AsyncIterator[Tx]:
         async with self._pool.connection() as conn, conn.transaction():
             tx = _PgTx(conn)
             if lock is not None:

@@ -113,7 +113,7 @@ class Store(AdminStore):
         """Insert the job and reserve its cost when `allow` says it fits, atomically across
         processes. 'duplicate_*': a unique key said no (this request, or this member and
         source, has a job). Returns the outcome and the spend and caps seen before this job."""
-        async with self.db.transaction(lock=job["team"]) as tx:
+        async with self.db.transaction(lock=job["team"], durable=True) as tx:
             spend = await _spend(tx, job["team"], job["user"], day_start, month_start)
             quotas = await _quota_rows(tx, job["team"], job["user"])
             if not allow(spend, quotas):
@@ -149,7 +149,7 @@ class Store(AdminStore):
             return "settled", Spend(0, 0, 0, 0), QuotaRows(None, None)
         # A job's team never changes, so the lock is the right one; the state is read again
         # under it.
-        async with self.db.transaction(lock=owner["team"]) as tx:
+        async with self.db.transaction(lock=owner["team"], durable=True) as tx:
             row = await tx.fetchone(
                 "SELECT team, \"user\" FROM ledger WHERE job_id = ? AND state = 'reserved'", [job_id])
             if row is None:
@@ -183,7 +183,7 @@ class Store(AdminStore):
         Only a reservation still open is settled, and the job changes only with it: settling
         twice charges once and leaves the job as the first settlement left it."""
         assert state in ("spent", "released")
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(durable=True) as tx:
             # PostgreSQL: a second settler waits on the row lock, then finds it not 'reserved'.
             settled = await tx.execute(
                 "UPDATE ledger SET state = ?, settled_at = ? WHERE job_id = ? AND state = 'reserved'",
@@ -265,8 +265,9 @@ class Store(AdminStore):
 
     # -- jobs ------------------------------------------------------------------------------
 
-    async def update_job(self, job_id: str, **fields: Any) -> None:
-        async with self.db.connection() as tx:
+    async def update_job(self, job_id: str, durable: bool = False, **fields: Any) -> None:
+        """`durable`: the change must survive a power loss (see SqliteDatabase._connect)."""
+        async with self.db.connection(durable=durable) as tx:
             await _update_job(tx, job_id, fields)
 
     async def get_job(self, job_id: str) -> dict[str, Any] | None:

@@ -49,7 +49,9 @@ def _racer(db: str, worker: int, tries: int, daily: float, start, results) -> No
 
 
 def _race_processes(db: str, processes: int, tries: int, daily: float) -> int:
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: by now this process has threads (the SQLite worker, executors), and a
+    # forked child can inherit one of their locks held, and hang.
+    ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(processes), ctx.Queue()
     workers = [ctx.Process(target=_racer, args=(db, w, tries, daily, start, results))
                for w in range(processes)]
@@ -239,7 +241,7 @@ def _hold_lock(db: str, locked, seconds: float) -> None:
 async def test_a_second_process_waits_for_the_sqlite_lock_without_stalling_the_loop(tmp_path: Path):
     db = str(tmp_path / "s.db")
     store = await Store.open(db, busy_timeout=5)
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")  # the store's worker thread exists: no fork
     locked = ctx.Event()
     holder = ctx.Process(target=_hold_lock, args=(db, locked, 0.5))
     holder.start()
@@ -262,3 +264,21 @@ async def test_a_second_process_waits_for_the_sqlite_lock_without_stalling_the_l
     assert ticks >= 10  # the event loop kept running while the store waited
     assert (await store.quotas())[0]["daily_micros"] == 1
     await store.aclose()
+
+
+async def test_commits_that_guard_money_are_durable_the_rest_relaxed(store) -> None:
+    """SQLite: most commits wait for the next checkpoint (NORMAL); those that must survive a
+    power loss (money, the mark before a submit) are fsynced (FULL). PostgreSQL commits are
+    all durable, and says nothing of this pragma."""
+    if store.db.dialect != "sqlite":
+        pytest.skip("synchronous is SQLite's; every PostgreSQL commit is durable")
+    levels = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+    async def level(durable: bool) -> str:
+        async with store.db.transaction(durable=durable) as tx:
+            row = await tx.fetchone("PRAGMA synchronous")
+        return levels[int(next(iter(row.values())))]
+
+    assert await level(durable=False) == "NORMAL"
+    assert await level(durable=True) == "FULL"
+    assert await level(durable=False) == "NORMAL"  # back to relaxed afterwards
