@@ -96,11 +96,12 @@ class SoraBot(commands.Bot):
         channel is in the alert's server: one server's spending is no other server's news."""
         channel = self.get_channel(int(channel_id))
         guild = getattr(channel, "guild", None)
-        if channel is None or guild is None or str(guild.id) != alert.team:
+        if not isinstance(channel, discord.abc.Messageable) or guild is None \
+                or str(guild.id) != alert.team:
             log.warning("Budget alert for server %s not posted: SORA_ALERT_CHANNEL_DISCORD is not "
                         "a channel of that server. %s", alert.team, alert.text(MARKUP))
             return
-        await channel.send(alert.text(MARKUP))  # type: ignore[union-attr]
+        await channel.send(alert.text(MARKUP))
 
     async def close(self) -> None:
         self.chat.budgets.alerts.unregister("discord")
