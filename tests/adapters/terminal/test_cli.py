@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -11,11 +12,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.main import main
 from adapters.stand_in import sample_mp4
 from adapters.terminal import cli
 
@@ -83,6 +85,36 @@ def sora(tmp_path: Path, *args: str, env: dict[str, str], stdin: str | None = No
                           capture_output=True, text=True, timeout=timeout)
 
 
+Here = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Here:
+    """`sora-bot ARGS` through `main()` in this process, for what is not about processes (a
+    refusal, a setting, a report): the same entry point, environment and folder, without
+    starting Python again. Returns what `sora()` returns."""
+    def run(cwd: Path, *args: str, env: dict[str, str], **_: object) -> subprocess.CompletedProcess[str]:
+        monkeypatch.chdir(cwd)
+        for name in [n for n in os.environ if n not in env]:
+            monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        saved_env = dict(os.environ)  # main() loads .env into the environment: undo it after
+        root = logging.getLogger()
+        saved_log = (root.handlers[:], root.level)  # and configures logging: keep pytest's
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # --version, --help: argparse exits
+            code = int(exc.code or 0)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            root.handlers[:], root.level = saved_log
+        shown = capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, shown.out, shown.err)
+    return run
+
+
 def test_generate_writes_the_video_and_prints_its_path_last(tmp_path, fake_api):
     env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
     done = sora(tmp_path, "generate", "a waterfall forming a rainbow", "--duration", "8",
@@ -99,8 +131,8 @@ def test_generate_writes_the_video_and_prints_its_path_last(tmp_path, fake_api):
     assert jobs[0]["status"] == "delivered" and jobs[0]["prompt"] == "a waterfall forming a rainbow"
 
 
-def test_generate_without_a_key_uses_the_stand_in(tmp_path):
-    done = sora(tmp_path, "generate", "a cat", "--out", "cat.mp4", env=_env(tmp_path))
+def test_generate_without_a_key_uses_the_stand_in(tmp_path, here):
+    done = here(tmp_path, "generate", "a cat", "--out", "cat.mp4", env=_env(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "local APIMaster stand-in" in done.stderr
     assert (tmp_path / "cat.mp4").read_bytes()[4:8] == b"ftyp"
@@ -110,8 +142,8 @@ def test_generate_without_a_key_uses_the_stand_in(tmp_path):
     (["--resolution", "1080p"], "error: 1080p needs sora-2-pro"),
     (["--duration", "7"], "error: sora-2 offers 4, 8, 12, 16 or 20 seconds."),
 ])
-def test_invalid_input_exits_non_zero_with_one_line(tmp_path, args, message):
-    done = sora(tmp_path, "generate", "x", *args, env=_env(tmp_path))
+def test_invalid_input_exits_non_zero_with_one_line(tmp_path, args, message, here):
+    done = here(tmp_path, "generate", "x", *args, env=_env(tmp_path))
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith(message)
@@ -231,21 +263,21 @@ def _no_sqlite_file_unless_asked(tmp_path: Path, db: str) -> None:
         assert not list(tmp_path.rglob("*.db")) and not (tmp_path / "data").exists()
 
 
-def test_quota_commands(tmp_path):
+def test_quota_commands(tmp_path, here):
     env = _env(tmp_path)
-    assert sora(tmp_path, "quota", "set", "--user", "ann", "--daily", "0.50", env=env).returncode == 0
-    assert sora(tmp_path, "quota", "set", "--team", "local", "--monthly", "20", env=env).returncode == 0
-    shown = sora(tmp_path, "quota", "show", env=env).stdout
+    assert here(tmp_path, "quota", "set", "--user", "ann", "--daily", "0.50", env=env).returncode == 0
+    assert here(tmp_path, "quota", "set", "--team", "local", "--monthly", "20", env=env).returncode == 0
+    shown = here(tmp_path, "quota", "show", env=env).stdout
     assert "local/ann: daily $0.50, monthly default" in shown
     assert "local (whole team): daily default, monthly $20.00" in shown
-    refused = sora(tmp_path, "generate", "x", "--user", "ann", "--duration", "8", env=env)
+    refused = here(tmp_path, "generate", "x", "--user", "ann", "--duration", "8", env=env)
     assert refused.returncode == 1
     assert "costs $0.64 but your daily budget has $0.50 left of $0.50" in refused.stderr
-    assert sora(tmp_path, "quota", "clear", "--user", "ann", env=env).returncode == 0
-    assert "local/ann" not in sora(tmp_path, "quota", "show", env=env).stdout
-    bad = sora(tmp_path, "quota", "set", "--user", "ann", "--daily", "lots", env=env)
+    assert here(tmp_path, "quota", "clear", "--user", "ann", env=env).returncode == 0
+    assert "local/ann" not in here(tmp_path, "quota", "show", env=env).stdout
+    bad = here(tmp_path, "quota", "set", "--user", "ann", "--daily", "lots", env=env)
     assert bad.returncode == 2 and "not an amount in dollars" in bad.stderr
-    assert sora(tmp_path, "quota", "set", "--daily", "1", env=env).returncode == 2
+    assert here(tmp_path, "quota", "set", "--daily", "1", env=env).returncode == 2
 
 
 def test_console_makes_a_video_from_a_typed_prompt(tmp_path):
@@ -261,8 +293,8 @@ def test_console_makes_a_video_from_a_typed_prompt(tmp_path):
     assert len(finished) == 1 and Path(finished[0].split("done: ")[1]).read_bytes()[4:8] == b"ftyp"
 
 
-def test_chat_adapters_refuse_to_start_without_a_key(tmp_path):
-    done = sora(tmp_path, "run", env=_env(tmp_path, DISCORD_TOKEN="x.y.z"))
+def test_chat_adapters_refuse_to_start_without_a_key(tmp_path, here):
+    done = here(tmp_path, "run", env=_env(tmp_path, DISCORD_TOKEN="x.y.z"))
     assert done.returncode == 2
     assert "APIMASTER_API_KEY is not set" in done.stderr and "Discord" in done.stderr
     assert "x.y.z" not in done.stderr
@@ -280,13 +312,13 @@ def test_run_stops_cleanly_on_sigterm(tmp_path):
     assert "Unfinished jobs resume at the next" in err and "Traceback" not in err
 
 
-def test_settings_come_from_dot_env_in_the_working_directory(tmp_path):
+def test_settings_come_from_dot_env_in_the_working_directory(tmp_path, here):
     (tmp_path / ".env").write_text("SORA_USER_DAILY_USD=1.00\n")
     env = _env(tmp_path)
-    refused = sora(tmp_path, "generate", "x", "--duration", "16", env=env)  # $1.28 > $1.00
+    refused = here(tmp_path, "generate", "x", "--duration", "16", env=env)  # $1.28 > $1.00
     assert refused.returncode == 1 and "left of $1.00" in refused.stderr
     env["SORA_USER_DAILY_USD"] = "2.00"  # the real environment wins
-    assert sora(tmp_path, "generate", "x", "--duration", "16", env=env).returncode == 0
+    assert here(tmp_path, "generate", "x", "--duration", "16", env=env).returncode == 0
 
 
 @pytest.mark.parametrize("setting, value, message", [
@@ -298,14 +330,14 @@ def test_settings_come_from_dot_env_in_the_working_directory(tmp_path):
     ("SORA_MEDIA_DIR", "{blocker}/videos", "SORA_MEDIA_DIR: "),
 ])
 def test_each_bad_setting_is_one_line_and_nothing_is_sent(tmp_path, shared_fake_api, setting, value,
-                                                         message):
+                                                         message, here):
     fake_api = shared_fake_api
     seen = fake_api.set()["requests"]
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a folder should be")
     env = _env(tmp_path, APIMASTER_API_KEY=KEY, APIMASTER_BASE_URL=fake_api.base_url)
     env[setting] = value.format(blocker=blocker)
-    done = sora(tmp_path, "generate", "a paid video", env=env)
+    done = here(tmp_path, "generate", "a paid video", env=env)
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: {message}") and len(done.stderr.splitlines()) == 1
     assert "Traceback" not in done.stderr and done.stdout == ""
@@ -368,17 +400,17 @@ def test_help_shows_descriptions_and_defaults(capsys):
     assert "Settings come from the environment and from .env" in _help(capsys)
 
 
-def test_version(tmp_path):
-    version = sora(tmp_path, "--version", env=_env(tmp_path), timeout=30)
+def test_version(tmp_path, here):
+    version = here(tmp_path, "--version", env=_env(tmp_path), timeout=30)
     assert version.returncode == 0 and version.stdout.startswith("sora-bot ")
 
 
-def test_jobs_from_another_folder_does_not_make_an_empty_ledger(tmp_path):
+def test_jobs_from_another_folder_does_not_make_an_empty_ledger(tmp_path, here):
     env = _env(tmp_path)
     del env["SORA_DB"]  # the default, data/... under the current folder
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = sora(elsewhere, "jobs", env=env, timeout=30)
+    done = here(elsewhere, "jobs", env=env, timeout=30)
     assert done.returncode == 0
     assert f"No ledger at {elsewhere / 'data' / 'stand-in.db'}" in done.stderr
     assert not (elsewhere / "data").exists()
