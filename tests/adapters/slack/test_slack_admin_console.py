@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from adapters.dashboard import build_app
-from adapters.slack import SlackService
-from bot.runtime import open_runtime
 from bot.settings import Settings
 from tests.adapters.conftest import free_port
 from tests.adapters.dashboard.conftest import browser_like, sign_in
-from tests.adapters.slack.conftest import Bot
+from tests.adapters.slack.conftest import Bot, running
 from tests.fakes.slack import TEAM_ID, FakeSlack
 
 ALERTS = "C0ADMINS"
@@ -22,14 +19,8 @@ ALERTS = "C0ADMINS"
 
 @pytest.fixture
 async def admin_bot(slack_settings: Settings, fake_slack: FakeSlack) -> AsyncIterator[Bot]:
-    settings = slack_settings.with_(alert_channel_slack=ALERTS)
-    async with open_runtime(settings) as rt, aiohttp.ClientSession() as http:
-        service = SlackService(rt, host="127.0.0.1")
-        await service.start()
-        try:
-            yield Bot(service, fake_slack, http)
-        finally:
-            await service.stop()
+    async with running(slack_settings.with_(alert_channel_slack=ALERTS), fake_slack) as bot:
+        yield bot
 
 
 async def test_sora_admin_gives_admins_a_link(admin_bot: Bot) -> None:

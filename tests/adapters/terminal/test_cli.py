@@ -44,14 +44,17 @@ class FakeApi:
             return json.loads(resp.read())
 
 
-def _start_fake_api(folder: Path) -> Iterator[FakeApi]:
+def _start_fake_api(folder: Path, key: str = KEY, job_seconds: float = 0.5,
+                    **env: str) -> Iterator[FakeApi]:
+    """`sora-bot fake-api` in its own process (`env`: e.g. the catalogue it serves)."""
     port = _free_port()
-    proc = subprocess.Popen([*SORA_BOT, "fake-api", "--port", str(port), "--job-seconds", "0.5"],
-                            cwd=folder, env=_env(folder), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*SORA_BOT, "fake-api", "--port", str(port), "--job-seconds",
+                             str(job_seconds)],
+                            cwd=folder, env=_env(folder, **env), stdout=subprocess.PIPE, text=True)
     try:
         assert "listening" in proc.stdout.readline()
         api = FakeApi(port)
-        api.set(api_key=KEY)
+        api.set(api_key=key)
         yield api
     finally:
         proc.terminate()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters.stand_in import key_fingerprint, sample_mp4
-from tests.adapters.terminal.test_cli import (
-    KEY,
-    ROOT,
-    SORA_BOT,
-    FakeApi,
-    _env,
-    _free_port,
-    sora,
-)
+from tests.adapters.terminal.test_cli import KEY, ROOT, FakeApi, _env, _start_fake_api, sora
 from tests.fakes.catalogues import BACKUP
 
 BACKUP_KEY = "bk-cli-SECRET-7d21"
@@ -30,17 +21,7 @@ BACKUP_KEY = "bk-cli-SECRET-7d21"
 @contextlib.contextmanager
 def fake_process(tmp_path: Path, key: str, **env: str) -> Iterator[FakeApi]:
     """`sora-bot fake-api` in its own process, serving the catalogue its env names."""
-    port = _free_port()
-    proc = subprocess.Popen([*SORA_BOT, "fake-api", "--port", str(port), "--job-seconds", "0.3"],
-                            cwd=tmp_path, env=_env(tmp_path, **env), stdout=subprocess.PIPE, text=True)
-    try:
-        assert "listening" in proc.stdout.readline()
-        api = FakeApi(port)
-        api.set(api_key=key)
-        yield api
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    yield from _start_fake_api(tmp_path, key, 0.3, **env)
 
 
 def received(api: FakeApi) -> list[dict]:
