@@ -20,7 +20,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -70,18 +70,39 @@ class Database(Protocol):
 # -- SQLite ----------------------------------------------------------------------------------
 
 class _SqliteTx:
-    def __init__(self, db: SqliteDatabase) -> None:
+    """Statements on the connection, each one hop to its thread. `prelude` (a transaction's
+    BEGIN) rides with the first statement: one hop fewer per transaction."""
+
+    def __init__(self, db: SqliteDatabase, level: str, prelude: str | None = None) -> None:
         self._db = db
+        self._level = level
+        self._prelude = prelude
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+        prelude, self._prelude = self._prelude, None
+        if prelude is None:
+            return self._db.call(work, self._level)
+
+        def begun(conn: sqlite3.Connection) -> T:
+            conn.execute(prelude)
+            return work(conn)
+        return self._db.call(begun, self._level)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await self._db.call(lambda c: c.execute(sql, params).rowcount)
+        return await self._run(lambda c: c.execute(sql, params).rowcount)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        return await self._db.call(lambda c: [dict(r) for r in c.execute(sql, params).fetchall()])
+        return await self._run(lambda c: [dict(r) for r in c.execute(sql, params).fetchall()])
 
     async def fetchone(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+    async def commit(self) -> None:
+        """COMMIT; nothing when no statement ran (BEGIN was never sent)."""
+        if self._prelude is None:
+            await self._db.call(lambda c: c.execute("COMMIT"), self._level)
+        self._prelude = None
 
 
 #: SQLite's `PRAGMA synchronous` levels: most commits, and those that must survive a power loss.
@@ -101,6 +122,7 @@ class SqliteDatabase:
         self._busy_timeout = busy_timeout
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._level = RELAXED  # the connection's PRAGMA synchronous (see _connect)
         self._lock = asyncio.Lock()
 
     async def open(self) -> SqliteDatabase:
@@ -125,45 +147,38 @@ class SqliteDatabase:
             conn.execute(f"PRAGMA synchronous = {RELAXED}")
         return conn
 
-    async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the connection, in its thread."""
+    async def call(self, work: Callable[[sqlite3.Connection], T], level: str | None = None) -> T:
+        """Run `work` on the connection, in its thread; at `level` (`PRAGMA synchronous`)
+        when given. The level is switched in the hop that needs it, never in a hop of its
+        own, and only by a section's first statement: outside any transaction."""
         def run() -> T:
             if self._conn is None:
                 self._conn = self._connect()
+                self._level = RELAXED
+            if level is not None and level != self._level and self.path != ":memory:":
+                self._conn.execute(f"PRAGMA synchronous = {level}")
+                self._level = level
             return work(self._conn)
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
     @contextlib.asynccontextmanager
     async def connection(self, durable: bool = False) -> AsyncIterator[Tx]:
-        async with self._lock, self._synchronous(durable):
-            yield _SqliteTx(self)
+        async with self._lock:
+            yield _SqliteTx(self, DURABLE if durable else RELAXED)
 
     @contextlib.asynccontextmanager
     async def transaction(self, lock: str | None = None, durable: bool = False) -> AsyncIterator[Tx]:
         # `lock` is PostgreSQL's finer grain; here the file's write lock covers every team.
-        async with self._lock, self._synchronous(durable):
-            tx = _SqliteTx(self)
+        async with self._lock:
+            tx = _SqliteTx(self, DURABLE if durable else RELAXED, prelude="BEGIN IMMEDIATE")
             try:
-                await tx.execute("BEGIN IMMEDIATE")
                 yield tx
-                await asyncio.shield(tx.execute("COMMIT"))
+                await asyncio.shield(tx.commit())
             except BaseException:
                 # Shielded, and only if a transaction is open (BEGIN may have failed or been
                 # cancelled either side of running): the connection must be left clean.
                 await asyncio.shield(self.call(_rollback))
                 raise
-
-    @contextlib.asynccontextmanager
-    async def _synchronous(self, durable: bool) -> AsyncIterator[None]:
-        """FULL for the commits made inside, when `durable` (see `_connect`)."""
-        if not durable or self.path == ":memory:":
-            yield
-            return
-        await self.call(lambda c: c.execute(f"PRAGMA synchronous = {DURABLE}"))
-        try:
-            yield
-        finally:
-            await asyncio.shield(self.call(lambda c: c.execute(f"PRAGMA synchronous = {RELAXED}")))
 
     async def schema_version(self, tx: Tx) -> int:
         row = await tx.fetchone("PRAGMA user_version")
