@@ -11,18 +11,21 @@ targets (benchmarks/README.md).
 
     .venv/bin/python benchmarks/load.py                  # or: make bench
     .venv/bin/python benchmarks/load.py --jobs 50 --repeat 1 --tls
+    .venv/bin/python benchmarks/load.py --sides ours --processes 4 --db postgresql
 
 Not a test: figures depend on the machine.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,8 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="delete each video once delivered (default: keep them, as production does, "
                         "in a temporary folder removed after each run)")
     p.add_argument("--db", default="",
-                   help="our engine's SORA_DB: a postgresql:// URL of a database the run may write "
-                        "to (default: a SQLite file in each run's temporary folder)")
+                   help="our engine's SORA_DB: 'postgresql' for a fresh database per run on a "
+                        "throwaway PostgreSQL cluster started here (Debian's postgresql package, as "
+                        "the tests start it), a postgresql:// URL of a database the runs may write "
+                        "to, or a SQLite path (default: a SQLite file in each run's temporary folder)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="ours' jobs split across this many processes started together, sharing the "
+                        "stand-in and the database (default 1; the other sides run in one process)")
     p.add_argument("--job-seconds", type=float, default=3.0, help="stand-in task length (default 3)")
     p.add_argument("--jitter", type=float, default=0.5, help="+- fraction of the task length (default 0.5)")
     p.add_argument("--interval", type=float, default=1.0,
@@ -78,6 +86,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set(args.sides.split(",")) - set(SIDES)
     if unknown:
         p.error(f"unknown side(s) {', '.join(sorted(unknown))}; choose among {', '.join(SIDES)}")
+    if not 1 <= args.processes <= args.jobs:
+        p.error(f"--processes must be between 1 and --jobs ({args.jobs})")
     return args
 
 
@@ -112,7 +122,24 @@ def child(argv: list[str], extra: list[str], env: dict[str, str] | None = None) 
         out.unlink(missing_ok=True)
 
 
-def load_rounds(args: argparse.Namespace, argv: list[str], certdir: Path | None) -> dict[str, list[Figures]]:
+@contextlib.contextmanager
+def databases(args: argparse.Namespace) -> Iterator[Callable[[], list[str]]]:
+    """What each run of ours adds to its command line: nothing (its `--db` stands), or with
+    `--db postgresql` a fresh database on a PostgreSQL cluster started for this benchmark as
+    the tests start theirs (tests/postgres.py: 127.0.0.1 only, fsync off), removed at the end."""
+    if args.db != "postgresql" or "ours" not in args.sides.split(","):
+        yield lambda: []
+        return
+    from tests import postgres
+
+    with postgres.running() as server:
+        print(f"  PostgreSQL from {postgres.binaries()} on 127.0.0.1:{server.port}, "
+              f"a fresh database for each run of ours", flush=True)
+        yield lambda: ["--db", server.new_database()]
+
+
+def load_rounds(args: argparse.Namespace, argv: list[str], certdir: Path | None,
+                db_args: Callable[[], list[str]]) -> dict[str, list[Figures]]:
     """`--repeat` rounds of every side, interleaved: ours, sdk, floor, oracle, ours, ..."""
     extra: list[str] = []
     env = dict(os.environ)
@@ -124,7 +151,8 @@ def load_rounds(args: argparse.Namespace, argv: list[str], certdir: Path | None)
     runs: dict[str, list[Figures]] = {side: [] for side in args.sides.split(",")}
     for round_no in range(1, args.repeat + 1):
         for side in runs:
-            data = child(argv, ["--only", side, *extra], env)
+            own = db_args() if side == "ours" else []
+            data = child(argv, ["--only", side, *extra, *own], env)
             if data is not None:
                 runs[side].append(Figures(**data))
                 print(report.progress_line(round_no, args.repeat, runs[side][-1]), flush=True)
@@ -167,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
 
             self_signed(workdir)
             certdir = workdir
-        runs = load_rounds(args, argv, certdir)
+        with contextlib.ExitStack() as stack:
+            try:
+                db_args = stack.enter_context(databases(args))
+            except RuntimeError as exc:  # PostgreSQL cannot start here: say why, in one line
+                print(f"--db postgresql: {exc}", file=sys.stderr)
+                return 2
+            runs = load_rounds(args, argv, certdir, db_args)
         media = media_runs(args, argv, workdir)
     print(report.summary(args, runs, media, time.monotonic() - began), flush=True)
     return 0 if runs.get("ours") else 1

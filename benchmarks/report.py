@@ -27,7 +27,24 @@ def header(args: argparse.Namespace) -> str:
             f"{args.jobs} jobs of {args.job_seconds:g} s +-{args.jitter:.0%}, poll every "
             f"{args.interval:g} s (ours: first after {args.first_delay:g} s), "
             f"{args.video_mb:g} MB videos over {scheme}, files {files}; "
-            f"{args.repeat} round(s) of {args.sides.replace(',', ', ')}, interleaved")
+            f"{args.repeat} round(s) of {args.sides.replace(',', ', ')}, interleaved; "
+            f"ours {ours_setup(args)}")
+
+
+def ours_setup(args: argparse.Namespace) -> str:
+    """How many processes ours runs in, on which database (a URL's password never shown)."""
+    from storage.backends import is_postgres, redacted
+
+    if args.db == "postgresql":
+        db = ("one PostgreSQL database (a fresh one per run, on a throwaway cluster on 127.0.0.1 "
+              "with fsync off)")
+    elif is_postgres(args.db):
+        db = f"the PostgreSQL database {redacted(args.db)}"
+    else:
+        db = f"the SQLite file {args.db}" if args.db else "one SQLite file (in the run's temporary folder)"
+    if args.processes == 1:
+        return f"in 1 process on {db}"
+    return f"in {args.processes} processes started together, sharing one stand-in and {db}"
 
 
 def progress_line(round_no: int, rounds: int, f: Figures) -> str:
@@ -208,7 +225,8 @@ def _transcode_bound() -> int:
 def summary(args: argparse.Namespace, runs: dict[str, list[Figures]], media: list[MediaFigures],
             took: float) -> str:
     lines = ["", f"{args.jobs} jobs, {'HTTPS' if args.tls else 'HTTP'}, files "
-             f"{'deleted' if args.delete else 'kept'}, {args.repeat} round(s), {took / 60:.1f} min in all"]
+             f"{'deleted' if args.delete else 'kept'}, {args.repeat} round(s), {took / 60:.1f} min in all; "
+             f"ours {ours_setup(args)}"]
     lines += table(runs) + [""] + ratios(runs) + [""] + targets(args, runs, media)
     lines.append("notes")
     for side, rs in runs.items():

@@ -1,6 +1,8 @@
 """The four sides of the load benchmark, each run in a child process of its own.
 
-- ours:   the real engine (`bot.runtime.open_runtime`), pacer on at its default.
+- ours:   the real engine (`bot.runtime.open_runtime`), pacer on at its default; with
+          `--processes N`, N processes sharing the stand-in and the database
+          (benchmarks/processes.py).
 - sdk:    openai-python's `create_and_poll` + streamed `download_content`, with the same
           number of downloads at once as ours (a semaphore around the download).
 - floor:  bare aiohttp, no engine: submit, wait until every task is ready, download. What
@@ -24,10 +26,13 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.measure import (LoopStalls, Ticker, cpu_times, current_rss_mb, peak_rss_mb, percentile)
 from benchmarks.standin import StandIn
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 SIDES = ("ours", "sdk", "floor", "oracle")
 
@@ -102,6 +107,12 @@ class Context:
     deliveries: Deliveries
     cafile: Path | None
     stalls: LoopStalls = field(default_factory=LoopStalls)
+    # ours with --processes: this process's first job number, and a call that returns
+    # once every process has opened its runtime, so that all start submitting together.
+    first_job: int = 0
+    start_together: Callable[[], object] | None = None
+    ticker: Ticker | None = None  # ours: the timed interaction, once it runs
+    began: float = math.nan       # ours: time.time() at the first submit
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         if self.cafile is None:
@@ -148,26 +159,29 @@ async def run_ours(ctx: Context) -> float:
     # Defaults everywhere that production has them (the pacer, the download bound), except:
     # one user per job and no budget, so no job is refused; a concurrency cap of N jobs.
     settings = Settings(
-        api_key="bench-key", base_url=ctx.base_url, db_path=ctx.workdir / "bench.db",
-        db_url=args.db, media_dir=ctx.workdir / "videos", poll_first_delay=args.first_delay,
+        api_key="bench-key", base_url=ctx.base_url, **store_settings(args.db, ctx.workdir),
+        media_dir=ctx.workdir / "videos", poll_first_delay=args.first_delay,
         poll_interval=args.interval, job_timeout=3600, max_concurrent_jobs=args.jobs,
         user_daily_usd=None,
     )
-    ctx.figures.notes.append(f"pacer {settings.api_requests_per_second:g} requests/s, "
-                             f"{settings.max_parallel_downloads} downloads at once")
+    ctx.figures.notes.append(_limits_note(settings, args.processes))
     asker = Requester("bench", "bench", "asker")
     question = VideoRequest(prompt="a lighthouse at dusk")
     async with open_runtime(settings) as rt:
+        if ctx.start_together is not None:
+            await asyncio.to_thread(ctx.start_together)  # the loop runs on (leases) meanwhile
+
         async def interaction() -> None:
             await rt.chat.check(question, asker)  # validation, price, budget room (a store read)
             await rt.budgets.status(asker.team, asker.user)
 
-        ticker = Ticker(interaction, period=0.1)
+        ticker = ctx.ticker = Ticker(interaction, period=0.1)
         ticker.start()
         ctx.stalls.mark()  # the window is the jobs', as for the interaction: not start-up
-        start = time.time()
+        start = ctx.began = time.time()
         accepted = []
-        for i in range(args.jobs):
+        # Job numbers (and so users and prompts) are distinct across --processes.
+        for i in range(ctx.first_job, ctx.first_job + args.jobs):
             accepted.append(await rt.engine.submit(VideoRequest(prompt=f"benchmark clip {i}"),
                                                    Requester("bench", "bench", f"user{i}"), Events()))
             # In production each submit is its own interaction (its own event from Discord
@@ -185,6 +199,26 @@ async def run_ours(ctx: Context) -> float:
     ctx.figures.errors += ticker.errors[:3]
     ctx.figures.failed = sum(job.status != "delivered" or job.error is not None for job in jobs)
     return wall
+
+
+def store_settings(db: str, workdir: Path) -> dict[str, Any]:
+    """Ours' SORA_DB as Settings takes it: `--db` (a postgresql:// URL or a SQLite path), or
+    by default a SQLite file in the run's temporary folder."""
+    from storage.backends import is_postgres
+
+    if is_postgres(db):
+        return {"db_url": db, "db_path": workdir / "bench.db"}
+    return {"db_url": "", "db_path": Path(db) if db else workdir / "bench.db"}
+
+
+def _limits_note(settings: Settings, processes: int) -> str:
+    rps, downloads = settings.api_requests_per_second, settings.max_parallel_downloads
+    if processes == 1:
+        return f"pacer {rps:g} requests/s, {downloads} downloads at once"
+    # The pacer and the download bound live in each process (bot/ratelimit.py): nothing
+    # shares them between processes, so the API sees up to N times the pace.
+    return (f"pacer {rps:g} requests/s per process, so up to {processes * rps:g}/s at the API "
+            f"from {processes} processes; {downloads} downloads at once per process")
 
 
 # -- the openai SDK ----------------------------------------------------------------------
@@ -318,16 +352,14 @@ def run_side(args: argparse.Namespace) -> Figures:
     try:
         stand_in.call("/_control", {"video_bytes": video_bytes, "job_jitter": args.jitter,
                                     "poll_after_ms": round(args.interval * 1000), "record": True})
-        ctx = Context(args, stand_in.base_url, workdir, figures, Deliveries(video_bytes, args.delete),
-                      args.cafile)
-        _preload(args.only)
-        figures.start_rss_mb = current_rss_mb()
-        user0, sys0 = cpu_times()
-        figures.wall_s = asyncio.run(_measured(ctx, lambda: stand_in.call("/_tasks")))
-        user1, sys1 = cpu_times()
-        figures.cpu_user_s, figures.cpu_sys_s = user1 - user0, sys1 - sys0
-        figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s
-        figures.peak_rss_mb = peak_rss_mb()
+        deliveries = Deliveries(video_bytes, args.delete)
+        if args.only == "ours" and args.processes > 1:
+            from benchmarks.processes import run_processes  # it builds on this module
+
+            run_processes(args, stand_in.base_url, workdir, figures, deliveries)
+        else:
+            ctx = Context(args, stand_in.base_url, workdir, figures, deliveries, args.cafile)
+            measure_here(ctx, lambda: stand_in.call("/_tasks"))
         counts = stand_in.call("/_control", {})
         figures.requests_per_job = counts["requests"] / args.jobs
         if args.cafile is not None:
@@ -337,16 +369,31 @@ def run_side(args: argparse.Namespace) -> Figures:
         stand_in.close()
         shutil.rmtree(workdir, ignore_errors=True)
         os.sync()  # the next run does not pay for this one's dirty pages
-    _lags(figures, ctx.deliveries, ready)
+    _lags(figures, deliveries, ready)
     return figures
 
 
-async def _measured(ctx: Context, ready: Callable[[], dict[str, float]]) -> float:
+def measure_here(ctx: Context, ready: Callable[[], dict[str, float]] | None = None) -> None:
+    """Run the side in this process: its wall time, CPU time and peak RSS into ctx.figures.
+    `ready` (the stand-in's ready times) is for the oracle."""
+    figures = ctx.figures
+    _preload(ctx.args.only)
+    figures.start_rss_mb = current_rss_mb()
+    user0, sys0 = cpu_times()
+    figures.wall_s = asyncio.run(_measured(ctx, ready))
+    user1, sys1 = cpu_times()
+    figures.cpu_user_s, figures.cpu_sys_s = user1 - user0, sys1 - sys0
+    figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s
+    figures.peak_rss_mb = peak_rss_mb()
+
+
+async def _measured(ctx: Context, ready: Callable[[], dict[str, float]] | None) -> float:
     """The side, with the loop-stall sampler beside it."""
     stalls = ctx.stalls
     stalls.start()
     try:
         if ctx.args.only == "oracle":
+            assert ready is not None
             return await run_oracle(ctx, ready)
         runner = {"ours": run_ours, "sdk": run_sdk, "floor": run_floor}[ctx.args.only]
         return await runner(ctx)
