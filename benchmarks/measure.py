@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import math
 import os
 import resource
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -26,6 +23,17 @@ def cpu_times(who: int = resource.RUSAGE_SELF) -> tuple[float, float]:
     return r.ru_utime, r.ru_stime
 
 
+def cpu_spent() -> Callable[[], float]:
+    """A stopwatch of this process's CPU (user + system): call the result for the seconds
+    spent since."""
+    user0, sys0 = cpu_times()
+
+    def since() -> float:
+        user1, sys1 = cpu_times()
+        return user1 - user0 + sys1 - sys0
+    return since
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -36,14 +44,6 @@ def current_rss_mb(pid: int | str = "self") -> float:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return 0.0  # the process ended between listing and reading
-
-
-async def maybe_await(value: T | Awaitable[T]) -> T:
-    """The store is becoming async on another branch: accept either kind of answer, so
-    the benchmark keeps working when `budgets.status()` & co. turn into coroutines."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 class LoopStalls:
@@ -96,7 +96,7 @@ class Ticker:
     records how long after its scheduled moment each call finished: the loop's lateness
     plus the call itself, which is what a user waiting for an answer experiences."""
 
-    def __init__(self, action: Callable[[], Any], period: float = 0.1) -> None:
+    def __init__(self, action: Callable[[], Awaitable[Any]], period: float = 0.1) -> None:
         self.action = action
         self.period = period
         self.latencies: list[float] = []
@@ -112,7 +112,7 @@ class Ticker:
             due += self.period
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             try:
-                await maybe_await(self.action())
+                await self.action()
             except Exception as exc:  # noqa: BLE001  (a figure, not a crash: count and show it)
                 self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
             self.latencies.append(time.perf_counter() - due)

@@ -87,7 +87,8 @@ def _merge(figures: Figures, deliveries: Deliveries, results: list[dict[str, Any
     figures.wall_s = max(r["began"] + f.wall_s for r, f in zip(results, parts)) - began
     figures.cpu_user_s = sum(f.cpu_user_s for f in parts)
     figures.cpu_sys_s = sum(f.cpu_sys_s for f in parts)
-    figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s
+    figures.probe_cpu_s = sum(f.probe_cpu_s for f in parts)
+    figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s - figures.probe_cpu_s
     figures.peak_rss_mb = max(f.peak_rss_mb for f in parts)
     figures.start_rss_mb = max(f.start_rss_mb for f in parts)
     figures.client_requests_per_job = sum(f.client_requests_per_job * f.jobs for f in parts) / figures.jobs

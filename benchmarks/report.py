@@ -97,6 +97,7 @@ ROWS: list[tuple[str, Callable[[Figures], float], str]] = [
     ("peak RSS, MB", lambda f: f.peak_rss_mb, ".0f"),
     ("CPU per job, ms", lambda f: f.cpu_ms_per_job, ".1f"),
     ("  of which sys, ms", lambda f: 1000 * f.cpu_sys_s / f.jobs, ".1f"),
+    ("  probes left out, ms", lambda f: 1000 * f.probe_cpu_s / f.jobs, ".1f"),
     ("loop stall p99, ms", lambda f: f.stall_p99_ms, ".1f"),
     ("loop stall max, ms", lambda f: f.stall_max_ms, ".0f"),
     ("first answer p99, ms", lambda f: f.answer_p99_ms, ".1f"),

@@ -28,13 +28,16 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.measure import (LoopStalls, Ticker, cpu_times, current_rss_mb, peak_rss_mb, percentile)
+from benchmarks.measure import (LoopStalls, Ticker, cpu_spent, cpu_times, current_rss_mb, peak_rss_mb,
+                                percentile)
 from benchmarks.standin import StandIn
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 SIDES = ("ours", "sdk", "floor", "oracle")
+PROBE_CALIBRATION_S = 1.0  # the stall sampler alone, at rest, before each side runs
+PROBE_CALIBRATION_CALLS = 20  # ours' interaction, back to back, before the jobs
 
 
 @dataclass
@@ -60,6 +63,10 @@ class Figures:
     cpu_s: float = math.nan
     cpu_user_s: float = math.nan
     cpu_sys_s: float = math.nan
+    #: The probes' own CPU (the stall sampler; for ours also the interaction ticker), measured
+    #: in this process at rest and left out of cpu_s: ours runs longer than the floors (the
+    #: pacer), so it would otherwise pay more for the same probes (~15-25 ms per second).
+    probe_cpu_s: float = 0.0
     stall_p99_ms: float = math.nan
     stall_max_ms: float = math.nan
     answer_p99_ms: float = math.nan    # ours: first answer to an interaction during the run
@@ -175,6 +182,10 @@ async def run_ours(ctx: Context) -> float:
             await rt.chat.check(question, asker)  # validation, price, budget room (a store read)
             await rt.budgets.status(asker.team, asker.user)
 
+        calibration = cpu_spent()  # one interaction's CPU, at rest, to leave out of ours'
+        for _ in range(PROBE_CALIBRATION_CALLS):
+            await interaction()
+        per_call = calibration() / PROBE_CALIBRATION_CALLS
         ticker = ctx.ticker = Ticker(interaction, period=0.1)
         ticker.start()
         ctx.stalls.mark()  # the window is the jobs', as for the interaction: not start-up
@@ -192,6 +203,7 @@ async def run_ours(ctx: Context) -> float:
         jobs = await asyncio.gather(*(rt.engine.wait(a.job.id) for a in accepted))
         wall = time.time() - start
         await ticker.stop()
+        ctx.figures.probe_cpu_s += per_call * (PROBE_CALIBRATION_CALLS + len(ticker.latencies))
         await ctx.stalls.stop()  # before the runtime closes: shutting down is not the run
         ctx.figures.client_requests_per_job = rt.clients.requests_sent / args.jobs
     ctx.figures.answer_p99_ms = ticker.p99_ms()
@@ -383,14 +395,19 @@ def measure_here(ctx: Context, ready: Callable[[], dict[str, float]] | None = No
     figures.wall_s = asyncio.run(_measured(ctx, ready))
     user1, sys1 = cpu_times()
     figures.cpu_user_s, figures.cpu_sys_s = user1 - user0, sys1 - sys0
-    figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s
+    figures.cpu_s = figures.cpu_user_s + figures.cpu_sys_s - figures.probe_cpu_s
     figures.peak_rss_mb = peak_rss_mb()
 
 
 async def _measured(ctx: Context, ready: Callable[[], dict[str, float]] | None) -> float:
-    """The side, with the loop-stall sampler beside it."""
+    """The side, with the loop-stall sampler beside it (its CPU measured first, at rest)."""
     stalls = ctx.stalls
     stalls.start()
+    calibration = cpu_spent()
+    await asyncio.sleep(PROBE_CALIBRATION_S)
+    per_second = calibration() / PROBE_CALIBRATION_S
+    stalls.mark()
+    began = time.perf_counter()
     try:
         if ctx.args.only == "oracle":
             assert ready is not None
@@ -399,6 +416,7 @@ async def _measured(ctx: Context, ready: Callable[[], dict[str, float]] | None) 
         return await runner(ctx)
     finally:
         await stalls.stop()
+        ctx.figures.probe_cpu_s += (PROBE_CALIBRATION_S + time.perf_counter() - began) * per_second
         ctx.figures.stall_p99_ms, ctx.figures.stall_max_ms = stalls.p99_ms(), stalls.max_ms()
         ctx.figures.big_stalls = [(round(at, 2), round(late, 3)) for at, late in stalls.big]
 
