@@ -134,6 +134,18 @@ class ApiMasterClient:
                 last = exc
         raise last
 
+    async def download_rendition(self, task_id: str, query: str, dest: Path, *, cap: int,
+                                 deadline: float | None = None) -> Path:
+        """Stream the smaller rendition the provider offers of a finished video,
+        `{base}/v1/videos/{id}/content?{query}` (the catalogue's `smaller_rendition`), as
+        `download` streams the video; one larger than `cap` bytes is refused unread when
+        its length is declared, as soon as it outgrows `cap` otherwise."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{self.base}/v1/videos/{task_id}/content?{query}"
+        await self._with_retries(lambda: self._stream_limited(url, dest, deadline, cap),
+                                 idempotent=True, deadline=deadline)
+        return dest
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _fix_url(self, url: str | None) -> str | None:
@@ -173,11 +185,13 @@ class ApiMasterClient:
 
         return await self._with_retries(once, idempotent=idempotent, deadline=deadline)
 
-    async def _stream_limited(self, url: str, dest: Path, deadline: float | None) -> None:
+    async def _stream_limited(self, url: str, dest: Path, deadline: float | None,
+                              cap: int | None = None) -> None:
         async with self._downloads:  # held per attempt, not across retry back-offs
-            await self._stream_once(url, dest, deadline)
+            await self._stream_once(url, dest, deadline, cap)
 
-    async def _stream_once(self, url: str, dest: Path, deadline: float | None) -> None:
+    async def _stream_once(self, url: str, dest: Path, deadline: float | None,
+                           cap: int | None = None) -> None:
         # No pacer token: the pacer spares the API from polls; a finished video's download
         # has its own bound (SORA_MAX_DOWNLOADS) and waiting here only delayed deliveries.
         self.requests_sent += 1
@@ -187,7 +201,7 @@ class ApiMasterClient:
         timeout = aiohttp.ClientTimeout(
             total=None if deadline is None else max(0.1, deadline - time.time()),
             sock_connect=self.settings.http_timeout, sock_read=self.settings.http_timeout)
-        cap = self.settings.max_video_bytes
+        cap = self.settings.max_video_bytes if cap is None else min(cap, self.settings.max_video_bytes)
         try:
             async with self.session.get(url, headers=self._headers(url), timeout=timeout) as resp:
                 if resp.status != 200:

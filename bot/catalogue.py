@@ -43,10 +43,12 @@ OPENAI_SIZES = {
 PROVIDER_KEYS = frozenset({"dialect", "base_url", "api_key_env"})
 MODEL_KEYS = frozenset({"provider", "upstream", "durations", "aspects", "prices",
                         "resolution_field", "resolution_values", "images", "extra", "fallback",
-                        "remix", "extend"})
+                        "remix", "extend", "smaller_rendition"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _RESOLUTION = re.compile(r"^[a-z0-9]+$")
 _ASPECT = re.compile(r"^[1-9][0-9]*:[1-9][0-9]*$")
+_QUERY_PART = r"[A-Za-z0-9._~%-]+=[A-Za-z0-9._~%-]*"
+_QUERY = re.compile(rf"^{_QUERY_PART}(&{_QUERY_PART})*$")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class ModelSpec:
     #: POST {base}/v1/videos/{id}/remix), or extends it (POST {base}/v1/videos/extensions).
     remix: bool = False
     extend: bool = False
+    #: The provider serves a smaller MP4 of a finished video at
+    #: `{base}/v1/videos/{id}/content?{smaller_rendition}` (a query such as "variant=small"):
+    #: fetched instead of re-encoding when a video is over a chat's upload limit.
+    smaller_rendition: str | None = None
 
     @property
     def resolutions(self) -> tuple[str, ...]:
@@ -346,6 +352,9 @@ class _FileReader:
                 if not isinstance(table[key], bool):
                     raise self.fail(f"{where}.{key}", "must be true or false")
                 changes[key] = table[key]
+        if "smaller_rendition" in table:
+            changes["smaller_rendition"] = self._query(f"{where}.smaller_rendition",
+                                                       table["smaller_rendition"])
         spec = replace(base, **changes)
         if (spec.remix or spec.extend) and providers[spec.provider].dialect != "openai":
             raise self.fail(f"{where}.{'remix' if spec.remix else 'extend'}",
@@ -391,6 +400,12 @@ class _FileReader:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(key, "must be a non-empty string")
         return value.strip()
+
+    def _query(self, key: str, value: Any) -> str:
+        if not isinstance(value, str) or not _QUERY.match(value):
+            raise self.fail(key, "must be a query string such as \"variant=small\" (name=value "
+                            "pairs joined by &, without the '?')")
+        return value
 
     def _durations(self, key: str, value: Any) -> tuple[int, ...]:
         if not isinstance(value, list) or not value:

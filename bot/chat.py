@@ -14,6 +14,7 @@ from bot.budgets import Budgets
 from bot.engine import JobEngine
 from bot.errors import SoraError
 from bot.events import JobEvents
+from bot.fitting import UploadFitter
 from bot.images import image_request
 from bot.models import Job, Requester, VideoRequest, to_micros
 from bot.offers import Offer, Offers
@@ -47,6 +48,8 @@ class ChatJobs:
         self.links = AdminLinks(settings, engine.store)
         #: Shrinking videos to a platform's upload limit, a few at a time.
         self.transcoder = Transcoder(settings.max_transcodes)
+        #: Every post of a video over a platform's upload limit goes through it.
+        self.fitter = UploadFitter(settings, engine.clients, self.transcoder)
         #: Expensive requests waiting for their Confirm (see `needs_confirm`).
         self.offers = Offers(settings.confirm_ttl)
 

@@ -67,7 +67,7 @@ class StatusMessage(abc.ABC):
         return await self.show(job, texts.stage_line(progress))
 
     async def completed(self, job: Job, video: Path) -> str | None:
-        first = await self.show(job, "⬆️ Uploading the video")
+        first = await self.show(job, texts.UPLOADING)
         caption = texts.result_caption(job, self.markup)
         # Resumed mid-delivery: the video may be in the channel already.
         link = await self._find(job) if int(job.origin.get(DELIVERIES) or 1) > 1 else None

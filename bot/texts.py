@@ -83,6 +83,30 @@ def result_caption(job: Job, m: Markup) -> str:
             f"> {m.escape(short(job.request.prompt, 1500))}")
 
 
+#: The status line while a finished video is being posted.
+UPLOADING = "⬆️ Uploading the video"
+
+
+def size_text(size: int) -> str:
+    """ "12.3 MB" / "512 KB" """
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
+
+
+# -- fitting a video under an upload limit (bot/fitting.py) ----------------------------------
+
+def fetching_smaller_line(size: int, limit: int) -> str:
+    return (f"📉 Fetching a smaller version of the video ({size_text(size)}) to fit the "
+            f"{size_text(limit)} upload limit…")
+
+
+def waiting_to_shrink_line(size: int) -> str:
+    return f"⏳ Waiting to shrink the video ({size_text(size)}): other videos are being shrunk"
+
+
+def shrinking_line(size: int, limit: int) -> str:
+    return f"🗜️ Shrinking the video ({size_text(size)}) to fit the {size_text(limit)} upload limit…"
+
+
 def stage_line(progress: Progress) -> str:
     return f"{STAGE_ICONS[progress.stage]} {progress.describe()}"
 

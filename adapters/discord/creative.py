@@ -15,11 +15,12 @@ import discord
 from discord.ext import commands
 
 from adapters.discord.markup import MARKUP, NO_MENTIONS
-from adapters.discord.status import DEFAULT_LIMIT, RESULT, size_text
+from adapters.discord.status import DEFAULT_LIMIT, RESULT, too_large_text
 from adapters.discord.who import requester
-from bot import library, texts, transcode
+from bot import library, texts
 from bot.chat import CannotPost, ChatJobs
-from bot.errors import InvalidRequest, SoraError
+from bot.errors import SoraError
+from bot.fitting import CannotFit
 from bot.grammar import fill
 from bot.models import Job, Requester, VideoRequest
 
@@ -147,12 +148,12 @@ class Creative:
                        + " → ".join(MARKUP.code(c.id) for c in clips))
             thread = await self._thread(clips[0], interaction.channel_id or 0)
             try:
-                await self._post_video(thread.id, path, caption, interaction.filesize_limit,
+                await self._post_video(interaction, thread.id, None, path, caption,
                                        f"stitched-{library.sequence_of(job)}.mp4")
             finally:
                 path.unlink(missing_ok=True)  # made again from the clips whenever asked
         except SoraError as exc:
-            await interaction.followup.send(exc.user_message, ephemeral=True)
+            await interaction.followup.send(_said(exc), ephemeral=True)
             return
         await interaction.followup.send(f"Stitched {len(clips)} clips; nothing was charged.",
                                         ephemeral=True)
@@ -223,32 +224,36 @@ class Creative:
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             job, path = await library.stored_video(self.store, job_id, who.team)
-            view = self.starter.view_for(job)
-            await self._post_video(interaction.channel_id or 0, path,
+            await self._post_video(interaction, interaction.channel_id or 0, job, path,
                                    "📚 From the library: " + texts.result_caption(job, MARKUP),
-                                   interaction.filesize_limit, f"{job.id}.mp4", view)
+                                   f"{job.id}.mp4", self.starter.view_for(job))
         except SoraError as exc:
-            await interaction.followup.send(exc.user_message, ephemeral=True)
+            await interaction.followup.send(_said(exc), ephemeral=True)
             return
         await interaction.followup.send(f"Posted {job.id} again.", ephemeral=True)
 
-    async def _post_video(self, channel_id: int, video: Path, caption: str, limit: int | None,
-                          filename: str, view: discord.ui.View | None = None) -> None:
-        limit = limit or DEFAULT_LIMIT
-        path = video
-        if video.stat().st_size > limit:
-            shrunk = await transcode.shrink(video, limit)
-            if shrunk is None:
-                raise InvalidRequest(f"The video is {size_text(video.stat().st_size)}, over this "
-                                     f"server's {size_text(limit)} upload limit, and could not be "
-                                     "shrunk to fit.")
-            path = shrunk
-        channel = self.client.get_partial_messageable(channel_id)
+    async def _post_video(self, interaction: discord.Interaction, channel_id: int,
+                          job: Job | None, video: Path, caption: str, filename: str,
+                          view: discord.ui.View | None = None) -> None:
+        """Post `video` (of `job`, or of no single job) in the channel, fitted to the server's
+        upload limit as a job's delivery is; the deferred answer shows each stage."""
+        async def notify(line: str) -> None:
+            try:
+                await interaction.edit_original_response(content=line)
+            except discord.HTTPException:  # a stage line is no reason to stop posting
+                log.info("Could not show %r to the member who asked", line)
+
+        limit = interaction.filesize_limit or DEFAULT_LIMIT
         try:
-            await channel.send(caption, file=discord.File(path, filename=filename),
-                               allowed_mentions=NO_MENTIONS, **({"view": view} if view else {}))
+            async with self.chat.fitter.fitted(job, video, limit, notify) as path:
+                channel = self.client.get_partial_messageable(channel_id)
+                await channel.send(caption, file=discord.File(path, filename=filename),
+                                   allowed_mentions=NO_MENTIONS, **({"view": view} if view else {}))
         finally:
             if view is not None:
                 view.stop()
-            if path != video:
-                path.unlink(missing_ok=True)
+
+
+def _said(exc: SoraError) -> str:
+    """What a member is told when a re-post fails."""
+    return too_large_text(exc) if isinstance(exc, CannotFit) else exc.user_message

@@ -43,7 +43,7 @@ class DiscordJobs:
 
     def events_for(self, job: Job) -> DiscordStatus:
         """A job's status message, rebuilt from its stored origin."""
-        return DiscordStatus(self.client, job.origin, self.view_for, self.chat.transcoder)
+        return DiscordStatus(self.client, job.origin, self.view_for, self.chat.fitter)
 
     async def start(self, request: VideoRequest, who: Requester, *, channel_id: int,
                     filesize_limit: int | None, reply_to: int | None = None,
@@ -52,7 +52,7 @@ class DiscordJobs:
         origin: dict[str, Any] = {
             "guild_id": int(who.team) if who.team.isdigit() else None, "channel_id": channel_id,
             "filesize_limit": filesize_limit or DEFAULT_LIMIT, "reply_to": reply_to}
-        events = DiscordStatus(self.client, origin, self.view_for, self.chat.transcoder)
+        events = DiscordStatus(self.client, origin, self.view_for, self.chat.fitter)
         return await self.chat.start(request, who, events, origin, source=source, parent=parent,
                                      sequence=sequence)
 

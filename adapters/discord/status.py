@@ -1,6 +1,7 @@
 """A Discord job's status message: the bot's own channel message (it outlives the 15-minute
-interaction token), edited as the job moves; the MP4 posted as a new message, shrunk to the
-upload limit when needed. The lifecycle is the core's (`bot.status.StatusMessage`)."""
+interaction token), edited as the job moves; the MP4 posted as a new message, fitted to the
+upload limit when needed (`bot.fitting`). The lifecycle is the core's
+(`bot.status.StatusMessage`)."""
 from __future__ import annotations
 
 import logging
@@ -11,11 +12,10 @@ from typing import Any
 import discord
 
 from adapters.discord.markup import MARKUP, NO_MENTIONS
-from bot import transcode
-from bot.transcode import Transcoder
-from bot.errors import DeliveryFailed
+from bot.fitting import CannotFit, UploadFitter
 from bot.models import Job
 from bot.status import MessageGone, StatusMessage
+from bot.texts import size_text
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,10 @@ ViewFor = Callable[[Job], discord.ui.View]
 RESULT = "result_id"
 
 
-def size_text(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB" if size >= 100 * 1024 else f"{size / 1024:.0f} KB"
+def too_large_text(exc: CannotFit) -> str:
+    """Why a video cannot be posted on this server, in Discord's words."""
+    return (f"The video is {size_text(exc.size)}, over this server's {size_text(exc.limit)} "
+            "upload limit, and could not be shrunk to fit.")
 
 
 class DiscordStatus(StatusMessage):
@@ -36,8 +38,8 @@ class DiscordStatus(StatusMessage):
     markup = MARKUP
 
     def __init__(self, client: discord.Client, origin: dict[str, Any], view_for: ViewFor,
-                 transcoder: Transcoder) -> None:
-        self.transcoder = transcoder
+                 fitter: UploadFitter) -> None:
+        self.fitter = fitter
         guild_id = origin.get("guild_id")
         self.channel = client.get_partial_messageable(int(origin["channel_id"]),
                                                       guild_id=int(guild_id) if guild_id else None)
@@ -63,19 +65,23 @@ class DiscordStatus(StatusMessage):
             raise MessageGone() from None
 
     async def upload(self, job: Job, video: Path, caption: str) -> str | None:
-        path = await self._fitting(job, video)
         user = discord.Object(int(job.requester.user))
-        view = self.view_for(job)
         try:
-            # The nonce makes Discord answer a retried send with the first message, not a
-            # second one (discord.py sends enforce_nonce with it).
-            message = await self.channel.send(
-                caption, file=discord.File(path, filename=f"{job.id}.mp4"), view=view,
-                allowed_mentions=discord.AllowedMentions(users=[user]), nonce=job.id)
-        finally:
-            view.stop()  # the buttons are dynamic items: no per-message view needs keeping
-            if path != video:
-                path.unlink(missing_ok=True)
+            async with self.fitter.fitted(job, video, self.limit,
+                                          lambda line: self.show(job, line)) as path:
+                view = self.view_for(job)
+                try:
+                    # The nonce makes Discord answer a retried send with the first message,
+                    # not a second one (discord.py sends enforce_nonce with it).
+                    message = await self.channel.send(
+                        caption, file=discord.File(path, filename=f"{job.id}.mp4"), view=view,
+                        allowed_mentions=discord.AllowedMentions(users=[user]), nonce=job.id)
+                finally:
+                    view.stop()  # the buttons are dynamic items: no per-message view is kept
+        except CannotFit as exc:  # logged by the fitter; the video stays on the host
+            await self.show(job, f"⚠️ {too_large_text(exc)} An admin can find it on the bot's "
+                                 f"host as `{video.name}`.")
+            raise
         # Where the result is: a sequence's thread starts from its first result message.
         job.origin[RESULT] = str(message.id)
         return message.jump_url
@@ -87,26 +93,3 @@ class DiscordStatus(StatusMessage):
             if message.author.id == self.bot_id and any(a.filename == name for a in message.attachments):
                 return message.jump_url
         return None
-
-    async def _fitting(self, job: Job, video: Path) -> Path:
-        """The video, or a copy shrunk under the upload limit; DeliveryFailed when it cannot."""
-        size = video.stat().st_size
-        if size <= self.limit:
-            return video
-        if self.transcoder.must_wait:
-            await self.show(job, f"⏳ Waiting to shrink the video ({size_text(size)}): other "
-                                 "videos are being shrunk")
-        async with self.transcoder.turn():
-            await self.show(job, f"🗜️ Shrinking the video ({size_text(size)}) to fit the "
-                                 f"{size_text(self.limit)} upload limit…")
-            shrunk = await transcode.shrink(video, self.limit)
-        if shrunk is None:
-            log.warning("Job %s: %s (%d bytes) cannot be shrunk under the %d-byte upload limit",
-                        job.id, video.resolve(), size, self.limit)
-            await self.show(job, (
-                f"⚠️ The video is {size_text(size)}, over this server's {size_text(self.limit)} "
-                f"upload limit, and could not be shrunk to fit. An admin can find it on the "
-                f"bot's host as `{video.name}`."))
-            raise DeliveryFailed("The video is too large to upload here, even after shrinking.")
-        await self.show(job, "⬆️ Uploading the video")
-        return shrunk

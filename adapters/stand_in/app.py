@@ -2,8 +2,9 @@
 
 It serves the tests, the benchmark and newcomers with no account: it speaks both submit
 forms (APIMaster's `/v1/videos/generations` and OpenAI's `/v1/videos`), moves each task
-through queued -> in_progress -> completed, serves a real small MP4, and can be told to fail
-in each documented way, in process (`StandInState.fail`) or over HTTP (`POST /_control`).
+through queued -> in_progress -> completed, serves a real small MP4 (and a smaller one at
+`/content?variant=small`, for catalogue models with `smaller_rendition`), and can be told to
+fail in each documented way, in process (`StandInState.fail`) or over HTTP (`POST /_control`).
 It serves every model of its catalogue by the catalogue's rules (400 for a duration, a
 resolution or an aspect the model does not offer), and answers 404 `model_not_found` for a
 model it does not know or was told is gone (`gone`), as resellers do for Sora 2 since
@@ -47,6 +48,9 @@ FAILURES = ("400", "401", "402", "429", "500", "502", "body-402", "body-429",
             "endless",      # a body with no end and no Content-Length
             "not-video")    # a 200 with an HTML-free, non-MP4 body
 ENDPOINTS = ("submit", "poll", "download")
+#: `GET /v1/videos/{id}/content?variant=...`: OpenAI's own variants name the video, an image
+#: or a sprite sheet; "small" is the smaller MP4 rendition a provider may offer besides.
+SMALL_VARIANT = "small"
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Recorded:
     path: str
     authorization: str | None
     body: dict[str, Any] | None
+    query: str = ""
 
 
 @dataclass
@@ -74,6 +79,7 @@ class StandInState:
     job_seconds: float = 2.0            # how long a task takes
     job_jitter: float = 0.0             # +- fraction of job_seconds, for the benchmark
     video_bytes: int = 0                # pad the MP4 to this size (0: the sample as is)
+    rendition_bytes: int = 0            # the same for the smaller rendition (variant=small)
     retry_after: float | None = 1.0     # sent with 429s
     poll_after_ms: int | None = None    # the OpenAI poll hint header
     upper_case: bool = False            # answer QUEUED / IN_PROGRESS / COMPLETED
@@ -127,8 +133,13 @@ class StandInState:
         return [r.body or {} for r in self.requests if r.method == "POST" and r.path.endswith(
             ("/videos/generations", "/videos", "/remix", "/videos/extensions"))]
 
-    def video(self) -> bytes:
-        size = self.video_bytes
+    def renditions(self) -> list[str]:
+        """Task ids of every smaller rendition asked for, in order."""
+        return [r.path.split("/")[-2] for r in self.requests if r.method == "GET"
+                and r.path.endswith("/content") and f"variant={SMALL_VARIANT}" in r.query.split("&")]
+
+    def video(self, small: bool = False) -> bytes:
+        size = self.rendition_bytes if small else self.video_bytes
         if size not in self._video_cache:
             self._video_cache[size] = padded_sample(size)
         return self._video_cache[size]
@@ -180,7 +191,8 @@ async def _record_and_auth(request: web.Request, handler: Any) -> web.StreamResp
                 body = await request.json()
     if state.record and not request.path.startswith("/_"):  # not the test switches
         state.requests.append(Recorded(request.method, request.path,
-                                       request.headers.get("Authorization"), body))
+                                       request.headers.get("Authorization"), body,
+                                       request.query_string))
     if state.api_key and request.path.startswith("/v1"):
         if request.headers.get("Authorization") != f"Bearer {state.api_key}":
             return _error(401, "Invalid API key")
@@ -385,7 +397,10 @@ async def _content(request: web.Request) -> web.StreamResponse:
     task = state.tasks.get(request.match_info["task_id"])
     if task is None or time.time() - task.created < task.seconds or task.fail_generation:
         return _error(404, "Video not ready")
-    data = state.video()
+    variant = request.query.get("variant", "video")
+    if variant not in ("video", SMALL_VARIANT):
+        return _error(400, f"variant must be 'video' or '{SMALL_VARIANT}'")
+    data = state.video(small=variant == SMALL_VARIANT)
     if injected in ("trickle", "endless"):
         response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         await response.prepare(request)
@@ -421,9 +436,9 @@ async def _control(request: web.Request) -> web.Response:
     if "fail" in body:
         state.fail(*body.pop("fail"))
     for key, value in body.items():
-        if key not in ("api_key", "job_seconds", "job_jitter", "video_bytes", "retry_after",
-                       "poll_after_ms", "upper_case", "download_base", "omit_url", "record",
-                       "gone"):
+        if key not in ("api_key", "job_seconds", "job_jitter", "video_bytes", "rendition_bytes",
+                       "retry_after", "poll_after_ms", "upper_case", "download_base", "omit_url",
+                       "record", "gone"):
             return _error(400, f"unknown setting {key}")
         setattr(state, key, value)
     downloads = sum(1 for r in state.requests if r.method == "GET"
@@ -435,8 +450,8 @@ async def _control(request: web.Request) -> web.Response:
 async def _requests(request: web.Request) -> web.Response:
     """Read-only, for tests in another process: what was received. The Authorization header
     is given as a fingerprint (`key_fingerprint`), never as the key itself."""
-    return web.json_response([{"method": r.method, "path": r.path, "body": r.body,
-                               "key": key_fingerprint(r.authorization)}
+    return web.json_response([{"method": r.method, "path": r.path, "query": r.query,
+                               "body": r.body, "key": key_fingerprint(r.authorization)}
                               for r in request.app[STATE].requests])
 
 

@@ -440,6 +440,7 @@ def models(catalogue: Catalogue, as_json: bool = False) -> int:
             "durations": list(spec.durations), "prices": dict(spec.prices),
             "aspects": list(spec.aspects), "images": spec.images, "fallback": spec.fallback,
             "remix": spec.remix, "extend": spec.extend,
+            "smaller_rendition": spec.smaller_rendition,
             "aliases": [a for a, m in catalogue.aliases.items() if m == name],
         } for name, spec in catalogue.specs.items()], indent=2))
         return 0
@@ -464,6 +465,8 @@ def _model_lines(name: str, spec: ModelSpec, catalogue: Catalogue) -> str:
         f"  fallback:    {spec.fallback or 'none'}",
         *([f"  provider's own: {' and '.join(n for n, on in (('remix', spec.remix), ('extend', spec.extend)) if on)}"]
           if spec.remix or spec.extend else []),
+        *([f"  smaller rendition: {{base}}/v1/videos/{{id}}/content?{spec.smaller_rendition}"]
+          if spec.smaller_rendition else []),
     ])
 
 

@@ -14,7 +14,7 @@ from bot.errors import (
     AuthError, BalanceError, DownloadError, RateLimited, UpstreamError, UpstreamRejected,
 )
 from bot.models import VideoRequest
-from bot.fetching import may_fetch
+from bot.fetching import VideoTooLarge, may_fetch
 from yarl import URL
 from adapters.stand_in import padded_sample, sample_mp4
 from tests.conftest import TEST_KEY
@@ -111,6 +111,24 @@ async def test_download_streams_and_checks_length(client, stand_in, tmp_path):
     await client.download(task_id, (await client.status(task_id)).url, dest)
     assert dest.read_bytes() == padded_sample(3_000_000)
     assert dest.read_bytes()[4:8] == b"ftyp"
+
+
+async def test_a_smaller_rendition_streams_from_the_content_address_within_its_cap(
+        client, stand_in, tmp_path):
+    stand_in.state.video_bytes, stand_in.state.rendition_bytes = 60_000, 20_000
+    task_id = await client.submit(REQUEST)
+    stand_in.state.tasks[task_id].seconds = 0
+    dest = tmp_path / "small.mp4"
+    await client.download_rendition(task_id, "variant=small", dest, cap=25_000)
+    assert dest.read_bytes() == padded_sample(20_000)
+    sent = stand_in.state.requests[-1]
+    assert sent.path.endswith(f"/videos/{task_id}/content") and sent.query == "variant=small"
+    assert sent.authorization == f"Bearer {TEST_KEY}"
+    # One over its cap is refused by its declared length, once: no retry can make it fit.
+    with pytest.raises(VideoTooLarge):
+        await client.download_rendition(task_id, "variant=small", tmp_path / "x.mp4", cap=19_999)
+    assert stand_in.state.renditions() == [task_id, task_id]
+    assert list(tmp_path.iterdir()) == [dest]
 
 
 async def test_truncated_download_is_retried_and_never_left_half_written(client, stand_in, tmp_path):

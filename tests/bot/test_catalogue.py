@@ -128,6 +128,12 @@ BACKUP = '[providers.b]\ndialect = "openai"\nbase_url = "http://h/v1"\napi_key_e
     (MODEL + "extend = true\n", "models.m.extend", "needs a provider of the openai dialect"),
     (BACKUP + '[models.m]\nprovider = "b"\ndurations = [4]\nprices = { "720p" = 0.1 }\n'
      'remix = "yes"\n', "models.m.remix", "must be true or false"),
+    (MODEL + 'smaller_rendition = "?variant=small"\n', "models.m.smaller_rendition",
+     'must be a query string such as "variant=small"'),
+    ('[models."sora-2"]\nsmaller_rendition = true\n', "models.sora-2.smaller_rendition",
+     "must be a query string"),
+    (MODEL + 'smaller_rendition = "variant=small tiny"\n', "models.m.smaller_rendition",
+     "must be a query string"),
 ])
 def test_a_bad_file_is_one_line_naming_the_file_and_the_key(tmp_path, text, key, problem):
     path = tmp_path / "models.toml"
@@ -139,6 +145,14 @@ def test_a_bad_file_is_one_line_naming_the_file_and_the_key(tmp_path, text, key,
     if key is not None:
         assert f": {key} " in message
     assert problem in message
+
+
+def test_a_smaller_rendition_is_a_query_on_the_content_address(tmp_path):
+    c = load(tmp_path, '[models."sora-2"]\nsmaller_rendition = "variant=small&crf=30"\n')
+    assert c.model("sora-2").smaller_rendition == "variant=small&crf=30"
+    assert c.model("sora-2").prices["720p"] == 0.08  # only the key given changes
+    assert c.model("sora-2-pro").smaller_rendition is None  # no provider is known to offer one
+    assert catalogue.BUILTIN.model("sora-2").smaller_rendition is None
 
 
 def test_a_missing_file_names_it(tmp_path):

@@ -28,3 +28,10 @@ prices = {{ "720p" = 0.10 }}
 [models."sora-2"]
 fallback = "sora-2-backup"
 """
+
+#: sora-2's provider serves a smaller MP4 at /content?variant=small (the stand-in does); no
+#: real provider is known to, so the built-in catalogue has none.
+SMALLER_RENDITION = """
+[models."sora-2"]
+smaller_rendition = "variant=small"
+"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from adapters.stand_in import padded_sample
 from bot import library
 from tests.fakes.discord import FakeDiscord
 
@@ -154,6 +155,46 @@ async def test_show_reposts_a_stored_video_and_says_when_it_was_pruned(bot, fake
     assert "was deleted on" in fake.replies(gone)[-1] and "SORA_KEEP_VIDEOS_DAYS" in fake.replies(gone)[-1]
     assert "no job job_000000000000" in fake.replies(missing)[-1]
     assert len(fake.uploads()) == 2
+
+
+async def test_show_shrinks_within_the_transcoding_bound_and_says_so(bot, fake: FakeDiscord,
+                                                                    stand_in) -> None:
+    """A library re-post over the upload limit waits its turn like a job's delivery does."""
+    stand_in.state.video_bytes = 60_000
+    async with bot(max_transcodes=1) as rt:
+        job, _ = await _first_result(fake, rt)  # the 10 MiB default: posted as it is
+        async with rt.chat.transcoder.turn():  # another video is being shrunk
+            token = await fake.slash("sora-show", {"job": job.id}, attachment_size_limit=25_000)
+            await fake.wait_for(lambda: any("Waiting to shrink" in r for r in fake.replies(token)))
+            assert len(fake.uploads()) == 1
+        await fake.wait_for(lambda: f"Posted {job.id} again." in fake.replies(token))
+        small = await fake.slash("sora-show", {"job": job.id}, attachment_size_limit=500)
+        await fake.wait_for(lambda: any("could not be shrunk" in r for r in fake.replies(small)))
+    [(name, data)] = fake.uploads()[-1].files
+    assert name == f"{job.id}.mp4" and len(data) <= 25_000 and data[4:8] == b"ftyp"
+    assert any(r.startswith("🗜️ Shrinking the video") for r in fake.replies(token))
+    assert ("The video is 59 KB, over this server's 0 KB upload limit, and could not be shrunk "
+            "to fit.") in fake.replies(small)
+    assert len(fake.uploads()) == 2 and stand_in.state.renditions() == []
+    assert [p.name for p in rt.settings.media_dir.iterdir()] == [f"{job.id}.mp4"]
+
+
+async def test_show_posts_the_providers_smaller_rendition(bot, fake: FakeDiscord, stand_in,
+                                                          tmp_path) -> None:
+    from bot import catalogue
+    from tests.fakes.catalogues import SMALLER_RENDITION
+
+    models = tmp_path / "models.toml"
+    models.write_text(SMALLER_RENDITION)
+    stand_in.state.video_bytes, stand_in.state.rendition_bytes = 60_000, 20_000
+    async with bot(catalogue=catalogue.load(models, {})) as rt:
+        job, _ = await _first_result(fake, rt)
+        token = await fake.slash("sora-show", {"job": job.id}, attachment_size_limit=25_000)
+        await fake.wait_for(lambda: f"Posted {job.id} again." in fake.replies(token))
+    assert fake.uploads()[-1].files == [(f"{job.id}.mp4", padded_sample(20_000))]
+    assert stand_in.state.renditions() == [job.task_id]
+    assert any(r.startswith("📉 Fetching a smaller version") for r in fake.replies(token))
+    assert [p.name for p in rt.settings.media_dir.iterdir()] == [f"{job.id}.mp4"]
 
 
 REMIXING = """

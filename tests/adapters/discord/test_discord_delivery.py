@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 
 from adapters import stand_in as stand_in_app
+from bot import catalogue
+from tests.fakes.catalogues import SMALLER_RENDITION
 from tests.fakes.discord import FakeDiscord
 
 
@@ -21,6 +23,30 @@ async def test_video_over_the_limit_is_shrunk_to_fit(bot, fake: FakeDiscord, sta
     assert len(data) <= limit and data != stand_in_app.padded_sample(60_000)
     assert data[4:8] == b"ftyp"  # still an MP4
     assert any("Shrinking" in c.content for c in fake.edits())
+
+
+async def test_the_providers_smaller_rendition_is_posted_instead_of_shrinking(
+        bot, fake: FakeDiscord, stand_in, tmp_path) -> None:
+    """A model whose provider serves a smaller MP4 (`smaller_rendition`): that file is posted
+    as it came, and nothing is re-encoded."""
+    models = tmp_path / "models.toml"
+    models.write_text(SMALLER_RENDITION)
+    stand_in.state.video_bytes, stand_in.state.rendition_bytes = 60_000, 20_000
+    async with bot(catalogue=catalogue.load(models, {})) as rt:
+        await fake.slash("sora", {"prompt": "a slow sunrise"}, attachment_size_limit=25_000)
+        [upload] = await fake.wait_for(fake.uploads)
+        [job] = await fake.wait_for(lambda: _delivered(rt))
+    assert upload.files == [(f"{job.id}.mp4", stand_in_app.padded_sample(20_000))]
+    assert stand_in.state.renditions() == [job.task_id]
+    lines = [c.content.splitlines()[-1] for c in fake.edits(job.origin["status_ref"])]
+    assert any(line.startswith("📉 Fetching a smaller version") for line in lines)
+    assert not any("Shrinking" in line for line in lines)
+    assert lines[-1].startswith("✅ Done") and job.error is None
+    assert [p.name for p in rt.settings.media_dir.iterdir()] == [f"{job.id}.mp4"]
+
+
+async def _delivered(rt) -> list:
+    return [j for j in await rt.engine.jobs() if j.status == "delivered"]
 
 
 async def test_shrinking_is_one_at_a_time_and_says_so(bot, fake: FakeDiscord, stand_in) -> None:

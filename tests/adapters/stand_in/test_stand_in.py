@@ -26,6 +26,24 @@ async def test_openai_form_then_poll_then_content(stand_in):
             assert resp.content_type == "video/mp4" and await resp.read() == sample_mp4()
 
 
+async def test_content_serves_a_smaller_rendition_and_records_it(stand_in):
+    stand_in.state.video_bytes, stand_in.state.rendition_bytes = 60_000, 20_000
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async with http.post(f"{stand_in.base_url}/videos/generations",
+                             json={"model": "sora-2", "prompt": "a cat"}) as resp:
+            task_id = (await resp.json())["data"][0]["task_id"]
+        stand_in.state.tasks[task_id].seconds = 0
+        content = f"{stand_in.base_url}/videos/{task_id}/content"
+        bodies = {}
+        for variant in ("video", "small", "thumbnail"):
+            async with http.get(content, params={"variant": variant}) as resp:
+                bodies[variant] = (resp.status, await resp.read())
+    assert bodies["video"] == (200, padded_sample(60_000))
+    assert bodies["small"] == (200, padded_sample(20_000)) and bodies["small"][1][4:8] == b"ftyp"
+    assert bodies["thumbnail"][0] == 400
+    assert stand_in.state.renditions() == [task_id]
+
+
 async def test_wrong_key_gets_401_and_control_switches_work(stand_in):
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{stand_in.base_url}/v1/videos/generations", json={"prompt": "x"},

@@ -136,3 +136,17 @@ def test_with_no_key_any_catalogue_model_runs_on_the_local_stand_in(tmp_path):
     assert backup.returncode == 0, backup.stderr  # the openai dialect, on the stand-in too
     refused = sora(tmp_path, "generate", "a fox", "--model", "kling-v3", "--duration", "4", env=env)
     assert refused.returncode == 2 and refused.stderr.strip() == "error: kling-v3 offers 5, 10 or 15 seconds."
+
+
+def test_models_names_a_smaller_rendition(tmp_path, capsys):
+    from adapters.terminal import cli
+    from bot import catalogue
+    from tests.fakes.catalogues import SMALLER_RENDITION
+
+    (tmp_path / "models.toml").write_text(SMALLER_RENDITION)
+    models = catalogue.load(tmp_path / "models.toml", {})
+    cli.models(models)
+    assert "  smaller rendition: {base}/v1/videos/{id}/content?variant=small\n" in capsys.readouterr().out
+    cli.models(models, as_json=True)
+    listed = {m["model"]: m["smaller_rendition"] for m in json.loads(capsys.readouterr().out)}
+    assert listed == {"sora-2": "variant=small", "sora-2-pro": None}
