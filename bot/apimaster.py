@@ -171,7 +171,8 @@ class ApiMasterClient:
                     deadline: float | None, hint: list[float] | None = None,
                     model: str | None = None) -> dict[str, Any]:
         async def once() -> dict[str, Any]:
-            await self.limiter.acquire()
+            # A POST starts work (a submit, a remix, an extension); a GET asks after it.
+            await self.limiter.acquire("submit" if method == "POST" else "poll")
             self.requests_sent += 1
             timeout = aiohttp.ClientTimeout(total=self._budget(self.settings.http_timeout, deadline))
             async with self.session.request(method, url, json=body, headers=self._headers(url),
