@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bench-encoders clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)  ## run the test suite
 
 bench: $(STAMP)  ## the benchmark against local stand-ins, not a test: ~10 min; quick: make bench ARGS="--jobs 50 --repeat 1"
 	$(PY) benchmarks/load.py $(ARGS)
+
+bench-encoders: $(STAMP)  ## which x264 preset shrinking should use, measured: ~4 min; ARGS="--clip-seconds 20 --repeat 2"
+	$(PY) benchmarks/encoders.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
