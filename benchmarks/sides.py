@@ -28,7 +28,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.measure import (LoopStalls, Ticker, cpu_spent, cpu_times, current_rss_mb, peak_rss_mb,
+from benchmarks.measure import (LoopStalls, Ticker, cpu_times, least_cpu, current_rss_mb, peak_rss_mb,
                                 percentile)
 from benchmarks.standin import StandIn
 
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 SIDES = ("ours", "sdk", "floor", "oracle")
-PROBE_CALIBRATION_S = 1.0  # the stall sampler alone, at rest, before each side runs
-PROBE_CALIBRATION_CALLS = 20  # ours' interaction, back to back, before the jobs
+PROBE_WINDOW_S, PROBE_WINDOWS = 0.2, 5  # the stall sampler alone, at rest, before each side
+PROBE_CALLS = 20  # ours' interaction, one after another, before the jobs
 
 
 @dataclass
@@ -182,10 +182,7 @@ async def run_ours(ctx: Context) -> float:
             await rt.chat.check(question, asker)  # validation, price, budget room (a store read)
             await rt.budgets.status(asker.team, asker.user)
 
-        calibration = cpu_spent()  # one interaction's CPU, at rest, to leave out of ours'
-        for _ in range(PROBE_CALIBRATION_CALLS):
-            await interaction()
-        per_call = calibration() / PROBE_CALIBRATION_CALLS
+        per_call, calibration = await least_cpu(interaction, PROBE_CALLS)  # at rest
         ticker = ctx.ticker = Ticker(interaction, period=0.1)
         ticker.start()
         ctx.stalls.mark()  # the window is the jobs', as for the interaction: not start-up
@@ -203,7 +200,7 @@ async def run_ours(ctx: Context) -> float:
         jobs = await asyncio.gather(*(rt.engine.wait(a.job.id) for a in accepted))
         wall = time.time() - start
         await ticker.stop()
-        ctx.figures.probe_cpu_s += per_call * (PROBE_CALIBRATION_CALLS + len(ticker.latencies))
+        ctx.figures.probe_cpu_s += calibration + per_call * len(ticker.latencies)
         await ctx.stalls.stop()  # before the runtime closes: shutting down is not the run
         ctx.figures.client_requests_per_job = rt.clients.requests_sent / args.jobs
     ctx.figures.answer_p99_ms = ticker.p99_ms()
@@ -403,9 +400,8 @@ async def _measured(ctx: Context, ready: Callable[[], dict[str, float]] | None) 
     """The side, with the loop-stall sampler beside it (its CPU measured first, at rest)."""
     stalls = ctx.stalls
     stalls.start()
-    calibration = cpu_spent()
-    await asyncio.sleep(PROBE_CALIBRATION_S)
-    per_second = calibration() / PROBE_CALIBRATION_S
+    per_window, calibration = await least_cpu(lambda: asyncio.sleep(PROBE_WINDOW_S), PROBE_WINDOWS)
+    per_second = per_window / PROBE_WINDOW_S
     stalls.mark()
     began = time.perf_counter()
     try:
@@ -416,7 +412,7 @@ async def _measured(ctx: Context, ready: Callable[[], dict[str, float]] | None) 
         return await runner(ctx)
     finally:
         await stalls.stop()
-        ctx.figures.probe_cpu_s += (PROBE_CALIBRATION_S + time.perf_counter() - began) * per_second
+        ctx.figures.probe_cpu_s += calibration + (time.perf_counter() - began) * per_second
         ctx.figures.stall_p99_ms, ctx.figures.stall_max_ms = stalls.p99_ms(), stalls.max_ms()
         ctx.figures.big_stalls = [(round(at, 2), round(late, 3)) for at, late in stalls.big]
 
