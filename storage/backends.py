@@ -3,6 +3,7 @@
 Both speak the same small async interface, and the store writes each statement once:
 
 - `Database.connection()`: statements that each stand alone (autocommit).
+- `Database.reading()`: reads that decide no write; they never wait for a writer.
 - `Database.transaction(lock=key)`: statements that commit together. On SQLite it is
   `BEGIN IMMEDIATE` (the file's write lock, taken before the first read); on PostgreSQL a
   plain transaction, plus `pg_advisory_xact_lock(hashtext(key))` when a key is given, so
@@ -62,6 +63,7 @@ class Database(Protocol):
     def connection(self, durable: bool = False) -> contextlib.AbstractAsyncContextManager[Tx]: ...
     def transaction(self, lock: str | None = None,
                     durable: bool = False) -> contextlib.AbstractAsyncContextManager[Tx]: ...
+    def reading(self) -> contextlib.AbstractAsyncContextManager[Tx]: ...
     async def schema_version(self, tx: Tx) -> int: ...
     async def set_schema_version(self, tx: Tx, version: int) -> None: ...
     async def aclose(self) -> None: ...
@@ -69,24 +71,28 @@ class Database(Protocol):
 
 # -- SQLite ----------------------------------------------------------------------------------
 
+#: Runs work on a connection in its thread, at a `PRAGMA synchronous` level (None: any).
+_Call = Callable[[Callable[[sqlite3.Connection], T], "str | None"], Awaitable[T]]
+
+
 class _SqliteTx:
     """Statements on the connection, each one hop to its thread. `prelude` (a transaction's
     BEGIN) rides with the first statement: one hop fewer per transaction."""
 
-    def __init__(self, db: SqliteDatabase, level: str, prelude: str | None = None) -> None:
-        self._db = db
+    def __init__(self, call: _Call, level: str | None, prelude: str | None = None) -> None:
+        self._call = call
         self._level = level
         self._prelude = prelude
 
     def _run(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
         prelude, self._prelude = self._prelude, None
         if prelude is None:
-            return self._db.call(work, self._level)
+            return self._call(work, self._level)
 
         def begun(conn: sqlite3.Connection) -> T:
             conn.execute(prelude)
             return work(conn)
-        return self._db.call(begun, self._level)
+        return self._call(begun, self._level)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         return await self._run(lambda c: c.execute(sql, params).rowcount)
@@ -101,7 +107,7 @@ class _SqliteTx:
     async def commit(self) -> None:
         """COMMIT; nothing when no statement ran (BEGIN was never sent)."""
         if self._prelude is None:
-            await self._db.call(lambda c: c.execute("COMMIT"), self._level)
+            await self._call(lambda c: c.execute("COMMIT"), self._level)
         self._prelude = None
 
 
@@ -113,7 +119,12 @@ class SqliteDatabase:
     """One sqlite3 connection owned by one worker thread (sqlite3 refuses other threads), so
     no call blocks the event loop, not even a 10 s busy wait. One connection means one
     transaction at a time in this process: an asyncio lock keeps coroutines' statements from
-    interleaving; other processes wait on the file's lock (WAL, busy timeout)."""
+    interleaving; other processes wait on the file's lock (WAL, busy timeout).
+
+    Reads that decide no write (`reading()`: a budget shown, an interaction's pre-check) go
+    through a second, query-only connection in a thread of its own: in WAL mode a reader
+    never waits for a writer, so a slash command's first answer does not queue behind other
+    jobs' commits and their fsyncs. It sees every commit this process has made."""
 
     dialect = "sqlite"
 
@@ -124,12 +135,14 @@ class SqliteDatabase:
         self._conn: sqlite3.Connection | None = None
         self._level = RELAXED  # the connection's PRAGMA synchronous (see _connect)
         self._lock = asyncio.Lock()
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-read")
+        self._read_conn: sqlite3.Connection | None = None
 
     async def open(self) -> SqliteDatabase:
         await self.call(lambda _: None)
         return self
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, query_only: bool = False) -> sqlite3.Connection:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit at the driver level: transactions are ours, explicit, and IMMEDIATE
@@ -145,6 +158,8 @@ class SqliteDatabase:
             # (`durable`): money reserved, moved or settled, and the mark that a submit may be
             # in flight (lost, the job would be sent twice).
             conn.execute(f"PRAGMA synchronous = {RELAXED}")
+        if query_only:
+            conn.execute("PRAGMA query_only = 1")
         return conn
 
     async def call(self, work: Callable[[sqlite3.Connection], T], level: str | None = None) -> T:
@@ -161,16 +176,31 @@ class SqliteDatabase:
             return work(self._conn)
         return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
+    async def _read(self, work: Callable[[sqlite3.Connection], T], _: str | None = None) -> T:
+        def run() -> T:
+            if self._read_conn is None:
+                self._read_conn = self._connect(query_only=True)
+            return work(self._read_conn)
+        return await asyncio.get_running_loop().run_in_executor(self._reader, run)
+
     @contextlib.asynccontextmanager
     async def connection(self, durable: bool = False) -> AsyncIterator[Tx]:
         async with self._lock:
-            yield _SqliteTx(self, DURABLE if durable else RELAXED)
+            yield _SqliteTx(self.call, DURABLE if durable else RELAXED)
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[Tx]:
+        if self.path == ":memory:":  # a second connection would open another, empty database
+            async with self.connection() as tx:
+                yield tx
+            return
+        yield _SqliteTx(self._read, None)
 
     @contextlib.asynccontextmanager
     async def transaction(self, lock: str | None = None, durable: bool = False) -> AsyncIterator[Tx]:
         # `lock` is PostgreSQL's finer grain; here the file's write lock covers every team.
         async with self._lock:
-            tx = _SqliteTx(self, DURABLE if durable else RELAXED, prelude="BEGIN IMMEDIATE")
+            tx = _SqliteTx(self.call, DURABLE if durable else RELAXED, prelude="BEGIN IMMEDIATE")
             try:
                 yield tx
                 await asyncio.shield(tx.commit())
@@ -188,6 +218,10 @@ class SqliteDatabase:
         await tx.execute(f"PRAGMA user_version = {int(version)}")
 
     async def aclose(self) -> None:
+        if self._read_conn is not None:
+            await self._read(lambda c: c.close())
+            self._read_conn = None
+        self._reader.shutdown(wait=True)
         if self._conn is not None:
             await self.call(lambda c: c.close())
             self._conn = None
@@ -263,6 +297,10 @@ class PostgresDatabase:
         # Every PostgreSQL commit is durable (synchronous_commit on): `durable` is SQLite's.
         async with self._pool.connection() as conn:
             yield _PgTx(conn)
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        # A pooled connection: readers never wait for writers here either.
+        return self.connection()
 
     @contextlib.asynccontextmanager
     async def transaction(self, lock: str | None = None, durable: bool = False) -> AsyncIterator[Tx]:

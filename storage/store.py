@@ -170,12 +170,12 @@ class Store(AdminStore):
 
     async def spend(self, team: str, user: str, day_start: str,
                     month_start: str) -> tuple[Spend, QuotaRows]:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return (await _spend(tx, team, user, day_start, month_start),
                     await _quota_rows(tx, team, user))
 
     async def quota_rows(self, team: str, user: str) -> QuotaRows:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return await _quota_rows(tx, team, user)
 
     async def settle(self, job_id: str, state: str, **job_fields: Any) -> bool:

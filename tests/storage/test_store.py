@@ -282,3 +282,31 @@ async def test_commits_that_guard_money_are_durable_the_rest_relaxed(store) -> N
     assert await level(durable=False) == "NORMAL"
     assert await level(durable=True) == "FULL"
     assert await level(durable=False) == "NORMAL"  # back to relaxed afterwards
+
+
+async def test_a_budget_read_does_not_wait_for_a_commit_in_progress(store) -> None:
+    """A slash command's pre-check reads the member's spend while another job's transaction
+    holds the writer (on SQLite, a commit and its fsync): the read answers at once, and sees
+    every commit made before it, not the one still open."""
+    budgets = Budgets(Settings(user_daily_usd=5.0), store)
+    await budgets.reserve(_job(1, 0), dt.datetime.now(dt.UTC))
+    day = now_iso()[:10]
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with store.db.transaction(lock="t") as tx:
+            await tx.execute("UPDATE ledger SET amount_micros = ? WHERE job_id = ?",
+                             [2 * COST, "job_0_1"])
+            holding.set()
+            await release.wait()
+
+    held = asyncio.create_task(writer())
+    await holding.wait()
+    try:
+        spend, _ = await asyncio.wait_for(store.spend("t", "u", day, day[:8] + "01"), timeout=2)
+    finally:
+        release.set()
+        await held
+    assert spend.user_day == COST  # the committed reservation, not the open change
+    spend, _ = await store.spend("t", "u", day, day[:8] + "01")
+    assert spend.user_day == 2 * COST
