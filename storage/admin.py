@@ -49,7 +49,7 @@ class AdminStore:
             return True
 
     async def audit_log(self, team: str, limit: int = 200) -> list[dict[str, Any]]:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return await tx.fetchall(
                 "SELECT * FROM audit_log WHERE team = ? ORDER BY id DESC LIMIT ?", [team, limit])
 
@@ -107,7 +107,7 @@ class AdminStore:
 
     async def daily_spend(self, team: str, since: str) -> dict[str, int]:
         """Reserved plus spent micro-dollars per UTC day (YYYY-MM-DD) since `since`."""
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 "SELECT substr(created_at, 1, 10) AS day, CAST(SUM(amount_micros) AS BIGINT) AS micros "
                 "FROM ledger WHERE team = ? AND state != 'released' AND created_at >= ? "
@@ -115,7 +115,7 @@ class AdminStore:
         return {r["day"]: int(r["micros"]) for r in rows}
 
     async def spend_by_user(self, team: str, since: str) -> list[dict[str, Any]]:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall("""
                 SELECT l."user" AS "user", MAX(j.user_name) AS user_name,
                   CAST(SUM(l.amount_micros) AS BIGINT) AS micros, COUNT(*) AS jobs
@@ -126,7 +126,7 @@ class AdminStore:
         return [{**r, "micros": int(r["micros"]), "jobs": int(r["jobs"])} for r in rows]
 
     async def spend_by_model(self, team: str, since: str) -> list[dict[str, Any]]:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall("""
                 SELECT j.model AS model, CAST(SUM(l.amount_micros) AS BIGINT) AS micros,
                   COUNT(*) AS jobs
@@ -138,7 +138,7 @@ class AdminStore:
 
     async def members(self, team: str) -> dict[str, str]:
         """Every member who made a job in the team, with the latest display name we saw."""
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 'SELECT "user" AS "user", MAX(user_name) AS name FROM jobs WHERE team = ? '
                 'GROUP BY "user" ORDER BY "user"', [team])
@@ -146,7 +146,7 @@ class AdminStore:
 
     async def job_facets(self, team: str) -> dict[str, list[str]]:
         facets = {}
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             for column in ("status", "model"):  # our column names, not input
                 rows = await tx.fetchall(
                     f"SELECT DISTINCT {column} AS value FROM jobs WHERE team = ? ORDER BY 1",
@@ -170,7 +170,7 @@ class AdminStore:
             params.append("%" + _like_escape(search) + "%")
         if running:
             clauses.append("j.status NOT IN ('delivered', 'failed')")
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return await tx.fetchall(f"""
                 SELECT j.*, CASE WHEN l.state = 'spent' THEN l.amount_micros ELSE 0 END
                     AS charged_micros, l.state AS ledger_state
@@ -181,7 +181,7 @@ class AdminStore:
 
     async def export_rows(self, team: str) -> list[dict[str, Any]]:
         """One row per job of the team, oldest first, with what the ledger charged."""
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return await tx.fetchall("""
                 SELECT j.id AS job_id, j.created_at, j.team, j."user" AS "user", j.user_name,
                   j.platform, j.model, j.duration, j.resolution, j.status,
@@ -192,7 +192,7 @@ class AdminStore:
             """, [team])
 
     async def charged_total(self, team: str) -> int:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             row = await tx.fetchone(
                 "SELECT CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) AS micros FROM ledger "
                 "WHERE team = ? AND state = 'spent'", [team])
@@ -202,12 +202,12 @@ class AdminStore:
     # -- metrics ---------------------------------------------------------------------------
 
     async def jobs_by_status(self) -> dict[str, int]:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}
 
     async def spent_by_team(self) -> dict[str, int]:
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 "SELECT team, CAST(SUM(amount_micros) AS BIGINT) AS micros FROM ledger "
                 "WHERE state = 'spent' GROUP BY team")
@@ -220,7 +220,7 @@ class AdminStore:
                        "- CAST(created_at AS TIMESTAMPTZ)))")
         else:
             seconds = "(julianday(updated_at) - julianday(created_at)) * 86400.0"
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 f"SELECT {seconds} AS seconds FROM jobs WHERE status = 'delivered'")
         return [float(r["seconds"]) for r in rows]

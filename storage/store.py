@@ -10,7 +10,9 @@ How a store method is written, once, for both backends:
                                     'AND "user" = ?', [team, user])
         return int(row["n"])
 
-- One statement: `async with self.db.connection() as tx`. Several that must commit together:
+- One statement: `async with self.db.connection() as tx`. A read that decides no write (what
+  a member or an admin is shown): `async with self.db.reading() as tx`, which never waits
+  for a writer (SQLite: a query-only connection of its own). Several that must commit together:
   `async with self.db.transaction() as tx`; where a read decides a write on a team's money,
   `self.db.transaction(lock=team)` (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock
   on the team, so other teams do not wait). No `await` of anything but `tx` inside a
@@ -246,13 +248,13 @@ class Store(AdminStore):
 
     async def quotas(self, team: str | None = None) -> list[dict[str, Any]]:
         where, params = _where(team=team)
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return await tx.fetchall(f'SELECT * FROM quotas {where} ORDER BY team, "user"', params)
 
     async def totals(self, team: str | None = None, user: str | None = None) -> list[dict[str, Any]]:
         """All-time spend per (user, team)."""
         where, params = _where(team=team, user=user)
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             return await tx.fetchall(f"""
                 SELECT "user", team,
                   CAST(SUM(CASE WHEN state = 'spent' THEN amount_micros ELSE 0 END) AS BIGINT) AS spent_micros,
@@ -285,14 +287,14 @@ class Store(AdminStore):
     async def recent_jobs(self, team: str | None = None, user: str | None = None,
                           limit: int = 20) -> list[dict[str, Any]]:
         where, params = _where(team=team, user=user)
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
                                      [*params, limit])
         return [_decode(r) for r in rows]
 
     async def held(self, team: str, user: str) -> tuple[int, int]:
         """(micro-dollars, jobs) a member has held for jobs whose outcome is unknown."""
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             row = await tx.fetchone(
                 "SELECT CAST(COALESCE(SUM(l.amount_micros), 0) AS BIGINT) AS micros, COUNT(*) AS n "
                 'FROM jobs j JOIN ledger l ON l.job_id = j.id WHERE j.team = ? AND j."user" = ? '
@@ -315,7 +317,7 @@ class Store(AdminStore):
 
     async def sequence_jobs(self, sequence: str) -> list[dict[str, Any]]:
         """The clips of a sequence, oldest first: its first job and every job continued from it."""
-        async with self.db.connection() as tx:
+        async with self.db.reading() as tx:
             rows = await tx.fetchall(
                 "SELECT * FROM jobs WHERE id = ? OR sequence = ? ORDER BY created_at",
                 [sequence, sequence])

@@ -35,3 +35,19 @@ SMALLER_RENDITION = """
 [models."sora-2"]
 smaller_rendition = "variant=small"
 """
+
+#: A model on an openai-dialect provider that remixes and extends; format with `base=`.
+REMIXING = """
+[providers.oai]
+dialect = "openai"
+base_url = "{base}"
+api_key_env = "OAI_KEY"
+
+[models."sora-remix"]
+provider = "oai"
+upstream = "sora-2"
+durations = [4, 8, 12]
+prices = {{ "720p" = 0.10 }}
+remix = true
+extend = true
+"""

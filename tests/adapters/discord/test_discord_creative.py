@@ -6,6 +6,7 @@ import struct
 
 from adapters.stand_in import padded_sample
 from bot import library
+from tests.fakes.catalogues import REMIXING
 from tests.fakes.discord import FakeDiscord
 
 ADMIN = 1 << 5  # Manage Server
@@ -195,22 +196,6 @@ async def test_show_posts_the_providers_smaller_rendition(bot, fake: FakeDiscord
     assert stand_in.state.renditions() == [job.task_id]
     assert any(r.startswith("📉 Fetching a smaller version") for r in fake.replies(token))
     assert [p.name for p in rt.settings.media_dir.iterdir()] == [f"{job.id}.mp4"]
-
-
-REMIXING = """
-[providers.oai]
-dialect = "openai"
-base_url = "{base}"
-api_key_env = "OAI_KEY"
-
-[models."sora-remix"]
-provider = "oai"
-upstream = "sora-2"
-durations = [4, 8, 12]
-prices = {{ "720p" = 0.10 }}
-remix = true
-extend = true
-"""
 
 
 async def test_remix_and_extend_use_the_providers_own_endpoints(bot, fake: FakeDiscord, stand_in,

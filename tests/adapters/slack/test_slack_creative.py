@@ -206,7 +206,7 @@ async def test_only_the_requester_or_an_admin_deletes_a_result(bot: Bot, stand_i
 async def test_remix_and_extend_where_the_model_offers_them(slack_settings, fake_slack, stand_in,
                                                             tmp_path) -> None:
     from bot import catalogue
-    from tests.adapters.discord.test_discord_creative import REMIXING
+    from tests.fakes.catalogues import REMIXING
     from tests.conftest import TEST_KEY
 
     models = tmp_path / "models.toml"
